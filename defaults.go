@@ -1,0 +1,23 @@
+package multiserver
+
+import (
+	"github.com/go-multiserver/multiserver/scheme/tcp"
+	"github.com/go-multiserver/multiserver/scheme/unixsock"
+	"github.com/go-multiserver/multiserver/secure/noauth"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// defaultTransports returns fresh instances of the built-in transports.
+func defaultTransports() []stack.Transport {
+	return []stack.Transport{
+		tcp.New(nil),
+		unixsock.New(nil),
+	}
+}
+
+// defaultTransforms returns the built-in transforms configured from c.
+func defaultTransforms(c *Config) []stack.Transform {
+	return []stack.Transform{
+		noauth.New(nil),
+	}
+}

@@ -1,0 +1,254 @@
+package multiserver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// Default timing.
+const (
+	// DefaultFallbackDelay is how long Dial waits for one alternative
+	// before starting the next in parallel (Happy Eyeballs, RFC 8305).
+	DefaultFallbackDelay = 250 * time.Millisecond
+	// DefaultHandshakeTimeout bounds the transforms of one connection.
+	DefaultHandshakeTimeout = 10 * time.Second
+)
+
+// A Dialer dials multiserver addresses. The zero value is ready to use.
+type Dialer struct {
+	Config
+
+	// FallbackDelay is the head start each alternative of an address gets
+	// before the next one is tried in parallel; an alternative that fails
+	// sooner starts the next at once. Zero means DefaultFallbackDelay; a
+	// negative value tries the alternatives strictly one after another.
+	FallbackDelay time.Duration
+
+	// HandshakeTimeout bounds the transforms (the shs handshake) of each
+	// attempt; zero means DefaultHandshakeTimeout. The ctx passed to
+	// DialContext bounds everything as well.
+	HandshakeTimeout time.Duration
+}
+
+// Dial connects to addr with a zero Dialer.
+func Dial(ctx context.Context, addr string) (net.Conn, error) {
+	var d Dialer
+	return d.DialContext(ctx, addr)
+}
+
+// candidate is one alternative this dialer understands.
+type candidate struct {
+	index      int
+	name       string // "net~shs"
+	transport  stack.Transport
+	transforms []stack.Transform
+	addr       msaddr.Address // canonical
+}
+
+// DialContext connects to the first alternative of addr that works.
+//
+// Alternatives using a transport or transform this Dialer does not know
+// are skipped; if none is left the error wraps ErrNoStack. The rest are
+// tried in order, each given FallbackDelay before the next starts in
+// parallel; the first to finish its handshake wins and the others are
+// cancelled and closed. If all fail, the error is a *DialError listing
+// each alternative and why. ctx cancels every attempt at once.
+func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error) {
+	m, err := msaddr.Parse(addr)
+	if err != nil {
+		return nil, err
+	}
+	st := d.stacks()
+	var cands []candidate
+	var errs []error
+	for i, a := range m {
+		c, known, err := st.candidate(i, a)
+		if !known {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, &AltError{Index: i, Stack: c.name, Err: err})
+			continue
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		if len(errs) > 0 {
+			return nil, &DialError{Addr: addr, Errs: errs}
+		}
+		return nil, fmt.Errorf("%w in %q; this dialer knows %s", ErrNoStack, stackNames(m), st.known())
+	}
+	return d.race(ctx, addr, cands, errs)
+}
+
+func stackNames(m msaddr.Multi) string {
+	var parts []string
+	for _, a := range m {
+		parts = append(parts, addrStackName(a))
+	}
+	return strings.Join(parts, ";")
+}
+
+func addrStackName(a msaddr.Address) string {
+	names := make([]string, len(a))
+	for i, s := range a {
+		names[i] = s.Name
+	}
+	return strings.Join(names, "~")
+}
+
+// candidate resolves the plugins of alternative a. known is false if a
+// plugin is unknown; err reports a section the plugin rejects.
+func (st *stacks) candidate(i int, a msaddr.Address) (c candidate, known bool, err error) {
+	c = candidate{index: i, name: addrStackName(a), addr: make(msaddr.Address, len(a))}
+	t, ok := st.transports[a[0].Name]
+	if !ok {
+		return c, false, nil
+	}
+	c.transport = t
+	for _, s := range a[1:] {
+		f, ok := st.transforms[s.Name]
+		if !ok {
+			return c, false, nil
+		}
+		c.transforms = append(c.transforms, f)
+	}
+	if c.addr[0], err = t.Parse(a[0]); err != nil {
+		return c, true, err
+	}
+	for j, f := range c.transforms {
+		if c.addr[j+1], err = f.Parse(a[j+1]); err != nil {
+			return c, true, err
+		}
+	}
+	return c, true, nil
+}
+
+type dialResult struct {
+	conn *Conn
+	err  error
+	idx  int
+}
+
+// race runs the Happy Eyeballs schedule over cands.
+func (d *Dialer) race(ctx context.Context, addr string, cands []candidate, errs []error) (net.Conn, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	delay := d.FallbackDelay
+	if delay == 0 {
+		delay = DefaultFallbackDelay
+	}
+	results := make(chan dialResult, len(cands))
+	next, running := 0, 0
+	start := func() {
+		c := cands[next]
+		next++
+		running++
+		go func() {
+			conn, err := d.dialOne(ctx, c)
+			results <- dialResult{conn: conn, err: err, idx: c.index}
+		}()
+	}
+	start()
+	var timer *time.Timer
+	var timerC <-chan time.Time
+	armTimer := func() {
+		if delay < 0 || next == len(cands) {
+			timerC = nil
+			return
+		}
+		if timer == nil {
+			timer = time.NewTimer(delay)
+		} else {
+			timer.Reset(delay)
+		}
+		timerC = timer.C
+	}
+	armTimer()
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	failed := map[int]error{}
+	var winner *Conn
+	for running > 0 {
+		select {
+		case <-timerC:
+			start()
+			armTimer()
+		case r := <-results:
+			running--
+			if r.err == nil {
+				if winner == nil {
+					winner = r.conn
+					cancel() // stop the others
+				} else {
+					r.conn.Close()
+				}
+				continue
+			}
+			failed[r.idx] = r.err
+			if winner == nil && next < len(cands) && ctx.Err() == nil {
+				start()
+				armTimer()
+			}
+		}
+	}
+	if winner != nil {
+		return winner, nil
+	}
+	for _, c := range cands {
+		if err, ok := failed[c.index]; ok {
+			errs = append(errs, &AltError{Index: c.index, Stack: c.name, Err: err})
+		}
+	}
+	sortAltErrors(errs)
+	if len(errs) == 0 { // ctx was done before any attempt reported
+		return nil, ctx.Err()
+	}
+	return nil, &DialError{Addr: addr, Errs: errs}
+}
+
+func sortAltErrors(errs []error) {
+	for i := 1; i < len(errs); i++ {
+		for j := i; j > 0 && errs[j].(*AltError).Index < errs[j-1].(*AltError).Index; j-- {
+			errs[j], errs[j-1] = errs[j-1], errs[j]
+		}
+	}
+}
+
+// dialOne dials one alternative and runs its transforms.
+func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
+	raw, err := c.transport.Dial(ctx, c.addr[0])
+	if err != nil {
+		return nil, err
+	}
+	hto := d.HandshakeTimeout
+	if hto <= 0 {
+		hto = DefaultHandshakeTimeout
+	}
+	hctx, cancel := context.WithTimeout(ctx, hto)
+	defer cancel()
+	conn := raw
+	layers := make([]net.Conn, 0, len(c.transforms))
+	names := make([]string, 0, len(c.transforms))
+	for i, f := range c.transforms {
+		next, err := f.Client(hctx, conn, c.addr[i+1])
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("%w: %s: %w", ErrHandshake, f.Name(), err)
+		}
+		conn = next
+		layers = append(layers, conn)
+		names = append(names, f.Name())
+	}
+	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
+	return &Conn{Conn: conn, local: local, remote: remote, stack: c.name}, nil
+}

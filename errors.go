@@ -1,0 +1,57 @@
+package multiserver
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrNoStack is returned when no alternative of an address uses a
+	// stack this Dialer or ListenConfig knows; the error lists the ones it
+	// does know.
+	ErrNoStack = errors.New("multiserver: no known stack")
+	// ErrHandshake wraps transform failures (shs rejections and the like).
+	ErrHandshake = errors.New("multiserver: handshake failed")
+)
+
+// A DialError reports that every alternative of an address failed. It
+// holds one error per alternative tried, in address order; errors.Is and
+// errors.As look into each of them.
+type DialError struct {
+	Addr string  // the address as given to Dial
+	Errs []error // one per alternative, each an *AltError
+}
+
+func (e *DialError) Error() string {
+	var b strings.Builder
+	b.WriteString("multiserver: dial failed")
+	if len(e.Errs) == 1 {
+		b.WriteString(": ")
+		b.WriteString(e.Errs[0].Error())
+		return b.String()
+	}
+	fmt.Fprintf(&b, " (%d alternatives):", len(e.Errs))
+	for _, err := range e.Errs {
+		b.WriteString("\n\t")
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the per-alternative errors.
+func (e *DialError) Unwrap() []error { return e.Errs }
+
+// An AltError is the failure of one alternative of an address.
+type AltError struct {
+	Index int    // position of the alternative in the address, from 0
+	Stack string // e.g. "net~shs"
+	Err   error
+}
+
+func (e *AltError) Error() string {
+	return fmt.Sprintf("alternative %d (%s): %v", e.Index+1, e.Stack, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *AltError) Unwrap() error { return e.Err }

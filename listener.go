@@ -1,0 +1,336 @@
+package multiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// DefaultMaxHandshakes is the default bound on handshakes in flight per
+// Listener.
+const DefaultMaxHandshakes = 1024
+
+// ListenConfig listens on multiserver addresses. The zero value is ready to
+// use.
+type ListenConfig struct {
+	Config
+
+	// Scopes are the scopes every stack is advertised in, and the ones
+	// that choose the bind host when a section names none. Nil means
+	// device only.
+	Scopes []Scope
+
+	// HandshakeTimeout bounds the transforms (the shs handshake) of each
+	// accepted conn; zero means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+
+	// MaxHandshakes bounds the handshakes in flight; while that many run,
+	// the listener stops accepting new conns (the kernel's backlog holds
+	// them). Zero means DefaultMaxHandshakes.
+	MaxHandshakes int
+
+	// OnError, if not nil, is told about every conn that failed its
+	// handshake and every accept error a stack recovered from. It must not
+	// block for long. Failed conns are never returned from Accept.
+	OnError func(error)
+}
+
+// Listen listens on addrs with a zero ListenConfig. See
+// ListenConfig.Listen.
+func Listen(addrs string) (net.Listener, error) {
+	var lc ListenConfig
+	return lc.Listen(context.Background(), addrs)
+}
+
+// A Listener accepts conns on several stacks at once. Its Accept returns
+// only conns whose transforms finished; handshakes run concurrently off the
+// Accept path.
+type Listener struct {
+	lc     *ListenConfig
+	stacks []*listenStack
+	addr   *Addr
+
+	conns     chan *Conn
+	closed    chan struct{}
+	closeOnce sync.Once
+	ctx       context.Context // cancelled by Close; bounds handshakes
+	cancel    context.CancelFunc
+	sem       chan struct{}
+	wg        sync.WaitGroup
+
+	mu      sync.Mutex
+	live    int           // stacks still accepting
+	lastErr error         // why the last stack stopped
+	dead    chan struct{} // closed when no stack accepts any more
+}
+
+type listenStack struct {
+	name       string
+	transport  stack.Transport
+	ln         stack.Listener
+	transforms []stack.ServerTransform
+	names      []string
+}
+
+// Listen binds every alternative of addrs, such as
+//
+//	net:127.0.0.1:0~shs;ws://127.0.0.1:0~shs;unix:/run/app/sock~noauth
+//
+// and returns one Listener over all of them. Listen sections name what to
+// bind, without keys: the shs section is plain "shs" and the listener
+// advertises its key. Port 0 picks a free port. If any stack fails to
+// bind, the others are closed and the error says which one failed.
+func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, error) {
+	m, err := msaddr.Parse(addrs)
+	if err != nil {
+		return nil, err
+	}
+	st := lc.stacks()
+	scopes := lc.Scopes
+	if len(scopes) == 0 {
+		scopes = []Scope{Device}
+	}
+	for _, sc := range scopes {
+		if _, err := stack.ParseScope(string(sc)); err != nil {
+			return nil, err
+		}
+	}
+	l := &Listener{lc: lc, conns: make(chan *Conn), closed: make(chan struct{}), dead: make(chan struct{})}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
+	max := lc.MaxHandshakes
+	if max <= 0 {
+		max = DefaultMaxHandshakes
+	}
+	l.sem = make(chan struct{}, max)
+	fail := func(i int, a msaddr.Address, err error) (*Listener, error) {
+		for _, s := range l.stacks {
+			s.ln.Close()
+		}
+		l.cancel()
+		return nil, fmt.Errorf("multiserver: listen on alternative %d (%s): %w", i+1, addrStackName(a), err)
+	}
+	for i, a := range m {
+		t, ok := st.transports[a[0].Name]
+		if !ok {
+			return fail(i, a, fmt.Errorf("%w: unknown transport %q; known %s", ErrNoStack, a[0].Name, st.known()))
+		}
+		ls := &listenStack{name: addrStackName(a), transport: t}
+		var fs []stack.Transform
+		for _, s := range a[1:] {
+			f, ok := st.transforms[s.Name]
+			if !ok {
+				return fail(i, a, fmt.Errorf("%w: unknown transform %q; known %s", ErrNoStack, s.Name, st.known()))
+			}
+			fs = append(fs, f)
+		}
+		tl, err := t.Listen(ctx, a[0], scopes)
+		if err != nil {
+			return fail(i, a, err)
+		}
+		ls.ln = tl
+		l.stacks = append(l.stacks, ls)
+		for j, f := range fs {
+			sf, err := f.Listen(a[j+1], tl)
+			if err != nil {
+				return fail(i, a, err)
+			}
+			ls.transforms = append(ls.transforms, sf)
+			ls.names = append(ls.names, f.Name())
+		}
+	}
+	l.addr = NewAddr(l.advertise(scopes...))
+	l.live = len(l.stacks)
+	for _, s := range l.stacks {
+		l.wg.Add(1)
+		go l.acceptLoop(s)
+	}
+	return l, nil
+}
+
+// advertise returns the stacks' addresses for the given scopes, without
+// duplicates, stacks in listen order.
+func (l *Listener) advertise(scopes ...Scope) msaddr.Multi {
+	var m msaddr.Multi
+	seen := map[string]bool{}
+	for _, s := range l.stacks {
+		for _, sc := range scopes {
+			for _, ts := range s.ln.Advertise(sc) {
+				a := msaddr.Address{ts}
+				for _, f := range s.transforms {
+					a = append(a, f.Advertise())
+				}
+				if k := a.String(); !seen[k] {
+					seen[k] = true
+					m = append(m, a)
+				}
+			}
+		}
+	}
+	return m
+}
+
+// Addr returns the full advertised address of the listener in all its
+// scopes, with keys, as a *Addr; its String form can be passed to Dial.
+func (l *Listener) Addr() net.Addr { return l.addr }
+
+// Address returns the address advertised in scope: the stacks reachable
+// from there, each with the keys a client needs. It is empty if no stack
+// is reachable from scope.
+func (l *Listener) Address(scope Scope) msaddr.Multi { return l.advertise(scope) }
+
+// Accept waits for the next conn that finished its handshake. After Close
+// it returns an error wrapping net.ErrClosed. It returns another error only
+// when every stack's listener has failed for good.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.conns:
+		return c, nil
+	case <-l.closed:
+		return nil, &net.OpError{Op: "accept", Net: "multiserver", Addr: l.addr, Err: net.ErrClosed}
+	case <-l.dead:
+		select {
+		case c := <-l.conns: // handshakes that finished before the end
+			return c, nil
+		case <-l.closed:
+			return nil, &net.OpError{Op: "accept", Net: "multiserver", Addr: l.addr, Err: net.ErrClosed}
+		default:
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return nil, l.lastErr
+	}
+}
+
+// Close stops every stack, aborts handshakes in flight, and waits for the
+// listener's goroutines to end. Conns already returned by Accept stay
+// open.
+func (l *Listener) Close() error {
+	var errs []error
+	l.closeOnce.Do(func() {
+		close(l.closed)
+		l.cancel()
+		for _, s := range l.stacks {
+			if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+	})
+	l.wg.Wait()
+	return errors.Join(errs...)
+}
+
+func (l *Listener) report(err error) {
+	if l.lc.OnError != nil {
+		l.lc.OnError(err)
+	}
+}
+
+func (l *Listener) isClosed() bool {
+	select {
+	case <-l.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (l *Listener) acceptLoop(s *listenStack) {
+	defer l.wg.Done()
+	var backoff time.Duration
+	for {
+		select { // backpressure: wait for a handshake slot first
+		case l.sem <- struct{}{}:
+		case <-l.closed:
+			return
+		}
+		raw, err := s.ln.Accept()
+		if err != nil {
+			<-l.sem
+			if l.isClosed() {
+				return
+			}
+			if isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				l.report(fmt.Errorf("multiserver: accept on %s: %w (retrying in %v)", s.name, err, backoff))
+				t := time.NewTimer(backoff)
+				select {
+				case <-t.C:
+				case <-l.closed:
+					t.Stop()
+					return
+				}
+				continue
+			}
+			l.stackDone(s, err)
+			return
+		}
+		backoff = 0
+		l.wg.Add(1)
+		go l.handshake(s, raw)
+	}
+}
+
+// stackDone records that a stack's listener failed for good; when the last
+// one does, Accept reports it.
+func (l *Listener) stackDone(s *listenStack, err error) {
+	err = fmt.Errorf("multiserver: accept on %s: %w", s.name, err)
+	l.report(err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.live--
+	l.lastErr = err
+	if l.live == 0 {
+		close(l.dead)
+	}
+}
+
+// isTemporary reports accept errors worth retrying: timeouts, too many
+// open files, aborted conns.
+func isTemporary(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
+}
+
+func (l *Listener) handshake(s *listenStack, raw net.Conn) {
+	defer l.wg.Done()
+	defer func() { <-l.sem }()
+	timeout := l.lc.HandshakeTimeout
+	if timeout <= 0 {
+		timeout = DefaultHandshakeTimeout
+	}
+	ctx, cancel := context.WithTimeout(l.ctx, timeout)
+	defer cancel()
+	conn := raw
+	layers := make([]net.Conn, 0, len(s.transforms))
+	for i, f := range s.transforms {
+		next, err := f.Server(ctx, conn)
+		if err != nil {
+			conn.Close()
+			if !l.isClosed() {
+				l.report(fmt.Errorf("%w: %s: %s: %w", ErrHandshake, s.name, s.names[i], err))
+			}
+			return
+		}
+		conn = next
+		layers = append(layers, conn)
+	}
+	local, remote := connAddrs(s.transport, raw, s.names, layers, nil)
+	c := &Conn{Conn: conn, local: local, remote: remote, stack: s.name}
+	// The slot is held until Accept takes the conn, so a program that stops
+	// calling Accept stops the listener instead of piling up conns.
+	select {
+	case l.conns <- c:
+	case <-l.closed:
+		c.Close()
+	}
+}
