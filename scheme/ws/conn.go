@@ -1,0 +1,517 @@
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+const (
+	// MaxMessage is the largest WebSocket message a Conn sends. Larger
+	// writes are split. Node's ws drops connections on messages over
+	// 100 MiB; 1 MiB keeps every peer well inside its limits.
+	MaxMessage = 1 << 20
+
+	// DefaultKeepAlive is the ping interval used when Options.KeepAlive
+	// is zero.
+	DefaultKeepAlive = 30 * time.Second
+
+	// DefaultCloseTimeout bounds Conn.Close when Options.CloseTimeout is
+	// zero.
+	DefaultCloseTimeout = time.Second
+
+	readChunk  = 32 << 10  // bytes read from the socket per chunk
+	readAhead  = 4         // chunks buffered ahead of Read
+	writeQueue = 128 << 10 // bytes a Write may queue before it blocks
+)
+
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+var queuePool = sync.Pool{New: func() any { b := make([]byte, 0, writeQueue); return &b }}
+
+type chunk struct {
+	buf *[]byte
+	n   int
+}
+
+// Conn is a WebSocket connection used as a byte stream: every Write is sent
+// as one or more binary messages of at most MaxMessage bytes, and received
+// binary messages are read as one stream (message boundaries carry no
+// meaning, as in JavaScript multiserver). A text message from the peer is a
+// protocol error: the connection is closed with status 1003.
+//
+// Deadlines behave as on a TCP conn: a deadline that passes interrupts a
+// pending Read or Write with an error that is a net.Error whose Timeout
+// method reports true (errors.Is(err, os.ErrDeadlineExceeded) holds), and
+// the connection stays usable once the deadline is moved. This differs from
+// coder/websocket's own NetConn, which tears the connection down when a
+// deadline fires during a Read or Write. It works because two goroutines per
+// connection move the data: one reads messages into a small read-ahead
+// buffer (4 × 32 KiB) and one sends what Write queued (up to 128 KiB). So,
+// like a TCP send buffer, a Write that returns nil has queued its bytes, not
+// delivered them; an error from sending is reported by a later Write, and
+// Close sends what is still queued. The reading goroutine also answers
+// pings and close frames while the application is not reading.
+//
+// Close runs the WebSocket close handshake but never waits longer than the
+// close timeout (Options.CloseTimeout, by default 1 s) in all: after that it
+// drops the TCP connection, so an unresponsive peer cannot block it.
+//
+// A Conn pings its peer when nothing was received for the keepalive interval
+// (Options.KeepAlive) and closes the connection when no pong arrives within
+// another interval. It does not ping while its read-ahead buffer is full or
+// a send is in progress, since then the peer is slow, not gone.
+//
+// A Conn is safe for concurrent use.
+type Conn struct {
+	ws       *websocket.Conn
+	raw      net.Conn // the TCP conn below the WebSocket (below TLS for wss)
+	local    *Addr
+	remote   *Addr
+	closeDur time.Duration
+	onClose  func(*Conn)
+
+	closing   chan struct{} // closed when Close starts
+	closeOnce sync.Once
+	wg        sync.WaitGroup // reader, writer and keepalive goroutines
+	killed    atomic.Pointer[error]
+
+	// Read side.
+	rmu      sync.Mutex
+	chunks   chan chunk // filled by readLoop, closed when it ends
+	cur      chunk
+	off      int
+	rerr     error // why readLoop ended; set before chunks is closed
+	rdl      *deadline
+	received atomic.Uint64 // chunks received, for keepalive
+	rblocked atomic.Bool   // readLoop waits for the application
+
+	// Write side.
+	wmu    sync.Mutex // serialises Write calls
+	qmu    sync.Mutex
+	q      *[]byte // bytes queued for writeLoop
+	qerr   error   // why writeLoop failed
+	qdata  chan struct{}
+	qspace chan struct{}
+	wdone  chan struct{}
+	wbusy  atomic.Bool
+	wdl    *deadline
+}
+
+type connConfig struct {
+	keepAlive    time.Duration
+	closeTimeout time.Duration
+	onClose      func(*Conn)
+}
+
+func newConn(wc *websocket.Conn, raw net.Conn, local, remote *Addr, cfg connConfig) *Conn {
+	wc.SetReadLimit(-1) // messages are a stream; we read them in chunks
+	c := &Conn{
+		ws:       wc,
+		raw:      raw,
+		local:    local,
+		remote:   remote,
+		closeDur: cfg.closeTimeout,
+		onClose:  cfg.onClose,
+		closing:  make(chan struct{}),
+		chunks:   make(chan chunk, readAhead),
+		rdl:      newDeadline(),
+		qdata:    make(chan struct{}, 1),
+		qspace:   make(chan struct{}, 1),
+		wdone:    make(chan struct{}),
+		wdl:      newDeadline(),
+	}
+	if c.closeDur <= 0 {
+		c.closeDur = DefaultCloseTimeout
+	}
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.writeLoop()
+	if cfg.keepAlive > 0 {
+		c.wg.Add(1)
+		go c.keepAlive(cfg.keepAlive)
+	}
+	return c
+}
+
+// LocalAddr returns the local end of the connection, an *Addr.
+func (c *Conn) LocalAddr() net.Addr { return c.local }
+
+// RemoteAddr returns the remote end of the connection, an *Addr: the TCP
+// peer, or on a listener configured with TrustForwardedFor the client named
+// by the X-Forwarded-For header.
+func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.local.Network(), Source: c.local, Addr: c.remote, Err: err}
+}
+
+// readLoop moves received messages into c.chunks.
+func (c *Conn) readLoop() {
+	defer c.wg.Done()
+	err := c.readMessages()
+	if k := c.killed.Load(); k != nil {
+		err = *k
+	}
+	c.rerr = err
+	close(c.chunks)
+}
+
+func (c *Conn) readMessages() error {
+	ctx := context.Background()
+	for {
+		typ, r, err := c.ws.Reader(ctx)
+		if err != nil {
+			return c.readError(err)
+		}
+		if typ != websocket.MessageBinary {
+			_ = c.ws.Close(websocket.StatusUnsupportedData, "multiserver ws carries binary messages only")
+			return fmt.Errorf("ws: peer sent a %v message; only binary messages are allowed", typ)
+		}
+		for {
+			bp := chunkPool.Get().(*[]byte)
+			n, err := r.Read(*bp)
+			if n > 0 {
+				c.received.Add(1)
+				if !c.deliver(chunk{bp, n}) {
+					chunkPool.Put(bp)
+				}
+			} else {
+				chunkPool.Put(bp)
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return c.readError(err)
+			}
+		}
+	}
+}
+
+// deliver hands ch to Read. Once Close has started, data is dropped so
+// that the close frame behind it can still be read.
+func (c *Conn) deliver(ch chunk) bool {
+	select {
+	case c.chunks <- ch:
+		return true
+	default:
+	}
+	c.rblocked.Store(true)
+	defer c.rblocked.Store(false)
+	select {
+	case c.chunks <- ch:
+		return true
+	case <-c.closing:
+		return false
+	}
+}
+
+func (c *Conn) readError(err error) error {
+	select {
+	case <-c.closing:
+		return net.ErrClosed
+	default:
+	}
+	switch code := websocket.CloseStatus(err); code {
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+		return io.EOF
+	case -1:
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("ws: connection dropped without a close frame: %w", io.ErrUnexpectedEOF)
+		}
+		return fmt.Errorf("ws: %w", err)
+	default:
+		return fmt.Errorf("ws: peer closed the connection: %w", err)
+	}
+}
+
+// Read reads data from the connection. It returns io.EOF after the peer
+// closed the WebSocket normally (status 1000 or 1001).
+func (c *Conn) Read(p []byte) (int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if isClosed(c.closing) {
+		return 0, c.opError("read", net.ErrClosed)
+	}
+	if c.rdl.expired() {
+		return 0, c.opError("read", os.ErrDeadlineExceeded)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if c.cur.buf == nil {
+		select {
+		case ch, ok := <-c.chunks:
+			if !ok {
+				return 0, c.readEnd()
+			}
+			c.cur, c.off = ch, 0
+		default:
+			select {
+			case ch, ok := <-c.chunks:
+				if !ok {
+					return 0, c.readEnd()
+				}
+				c.cur, c.off = ch, 0
+			case <-c.closing:
+				return 0, c.opError("read", net.ErrClosed)
+			case <-c.rdl.wait():
+				return 0, c.opError("read", os.ErrDeadlineExceeded)
+			}
+		}
+	}
+	n := copy(p, (*c.cur.buf)[c.off:c.cur.n])
+	c.off += n
+	if c.off == c.cur.n {
+		chunkPool.Put(c.cur.buf)
+		c.cur = chunk{}
+	}
+	return n, nil
+}
+
+func (c *Conn) readEnd() error {
+	if c.rerr == io.EOF {
+		return io.EOF
+	}
+	return c.opError("read", c.rerr)
+}
+
+// Write queues p to be sent as binary messages of at most MaxMessage
+// bytes. It blocks while the send queue is full.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	n := 0
+	for {
+		if isClosed(c.closing) {
+			return n, c.opError("write", net.ErrClosed)
+		}
+		if c.wdl.expired() {
+			return n, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		c.qmu.Lock()
+		if c.qerr != nil {
+			err := c.qerr
+			c.qmu.Unlock()
+			return n, c.opError("write", err)
+		}
+		if c.q == nil {
+			c.q = queuePool.Get().(*[]byte)
+		}
+		if room := writeQueue - len(*c.q); room > 0 && n < len(p) {
+			k := min(room, len(p)-n)
+			*c.q = append(*c.q, p[n:n+k]...)
+			n += k
+			signal(c.qdata)
+		}
+		c.qmu.Unlock()
+		if n == len(p) {
+			return n, nil
+		}
+		select {
+		case <-c.qspace:
+		case <-c.closing:
+		case <-c.wdl.wait():
+		}
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends what Write queued. When Close starts it sends what is
+// left and returns.
+func (c *Conn) writeLoop() {
+	defer c.wg.Done()
+	defer close(c.wdone)
+	for {
+		select {
+		case <-c.qdata:
+		case <-c.closing:
+			c.flush()
+			return
+		}
+		if !c.flush() {
+			return
+		}
+	}
+}
+
+// flush sends everything queued; false means sending failed.
+func (c *Conn) flush() bool {
+	for {
+		c.qmu.Lock()
+		q := c.q
+		c.q = nil
+		if q != nil && len(*q) == 0 {
+			queuePool.Put(q)
+			q = nil
+		}
+		if q != nil {
+			signal(c.qspace)
+		}
+		c.qmu.Unlock()
+		if q == nil {
+			return true
+		}
+		c.wbusy.Store(true)
+		var err error
+		for b := *q; len(b) > 0 && err == nil; {
+			m := min(len(b), MaxMessage)
+			err = c.ws.Write(context.Background(), websocket.MessageBinary, b[:m])
+			b = b[m:]
+		}
+		c.wbusy.Store(false)
+		*q = (*q)[:0]
+		queuePool.Put(q)
+		if err != nil {
+			if k := c.killed.Load(); k != nil {
+				err = *k
+			} else {
+				err = fmt.Errorf("ws: send failed: %w", err)
+			}
+			c.qmu.Lock()
+			c.qerr = err
+			c.qmu.Unlock()
+			signal(c.qspace)
+			return false
+		}
+	}
+}
+
+// keepAlive pings the peer when nothing arrived for an interval.
+func (c *Conn) keepAlive(interval time.Duration) {
+	defer c.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	last := c.received.Load()
+	for {
+		select {
+		case <-c.closing:
+			return
+		case <-t.C:
+		}
+		now := c.received.Load()
+		if now != last || c.rblocked.Load() || c.wbusy.Load() {
+			last = now
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), interval)
+		err := c.ws.Ping(ctx)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) && !isClosed(c.closing) {
+			c.kill(fmt.Errorf("ws: keepalive: no pong within %v: %w", interval, os.ErrDeadlineExceeded))
+			return
+		}
+		last = c.received.Load()
+	}
+}
+
+// kill drops the connection at once, recording why for Read and Write.
+func (c *Conn) kill(reason error) {
+	c.killed.CompareAndSwap(nil, &reason)
+	c.dropTCP()
+	_ = c.ws.CloseNow()
+}
+
+func (c *Conn) dropTCP() {
+	raw := c.raw
+	if tc, ok := raw.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	_ = raw.Close()
+}
+
+// Close sends what Write queued, runs the WebSocket close handshake
+// (status 1000) and closes the connection. It returns within the close
+// timeout: if the peer does not take the data or answer the close frame
+// in time, the TCP connection is dropped. Pending Reads and Writes return
+// an error wrapping net.ErrClosed. Only a second Close reports an error.
+func (c *Conn) Close() error {
+	first := false
+	c.closeOnce.Do(func() {
+		first = true
+		c.close()
+	})
+	if !first {
+		return c.opError("close", net.ErrClosed)
+	}
+	return nil
+}
+
+func (c *Conn) close() {
+	close(c.closing)
+	timer := time.NewTimer(c.closeDur)
+	defer timer.Stop()
+	forced := false
+	select {
+	case <-c.wdone:
+	case <-timer.C:
+		forced = true
+		c.kill(net.ErrClosed)
+	}
+	if !forced {
+		hs := make(chan struct{})
+		go func() {
+			defer close(hs)
+			_ = c.ws.Close(websocket.StatusNormalClosure, "")
+		}()
+		select {
+		case <-hs:
+		case <-timer.C:
+			c.kill(net.ErrClosed)
+			<-hs
+		}
+	}
+	c.dropTCP()
+	c.wg.Wait()
+	// Pending Reads have returned (c.closing is closed); give the buffers
+	// back.
+	c.rmu.Lock()
+	if c.cur.buf != nil {
+		chunkPool.Put(c.cur.buf)
+		c.cur = chunk{}
+	}
+	for ch := range c.chunks {
+		chunkPool.Put(ch.buf)
+	}
+	c.rmu.Unlock()
+	if c.onClose != nil {
+		c.onClose(c)
+	}
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rdl.set(t)
+	c.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for pending and future Reads. A Read
+// interrupted by it returns a timeout error; the connection survives.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.rdl.set(t)
+	return nil
+}
+
+// SetWriteDeadline sets the deadline for pending and future Writes. A
+// Write interrupted by it returns how much it queued and a timeout error;
+// the connection survives, and the queued bytes are still sent.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.wdl.set(t)
+	return nil
+}

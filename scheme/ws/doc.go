@@ -1,0 +1,26 @@
+// Package ws is the WebSocket transport of multiserver: sections named
+// "ws" and "wss", as written by JavaScript multiserver's ws plugin.
+//
+// Addresses are URLs, "ws://host[:port][/path][?query]" and "wss://…",
+// with the default ports 80 and 443; JavaScript's "ws:host:port" is
+// accepted too. In a multiserver address the URL needs no escaping other
+// than '!' and '~': msaddr parses "ws://h:8080/p" as the section "ws" with
+// the arguments "//h" and "8080/p", and this package joins them back.
+//
+// Use New for "ws" and NewSecure for "wss"; both take *Options, which may
+// be nil:
+//
+//	wsT := ws.New(nil)
+//	wssT := ws.NewSecure(&ws.Options{CertFile: "cert.pem", KeyFile: "key.pem"})
+//
+// The transport speaks binary messages through github.com/coder/websocket
+// and presents each connection as a *Conn, a net.Conn with TCP-like
+// deadlines, bounded Close, writes split into messages of at most
+// MaxMessage bytes and keepalive pings; see Conn for the details.
+//
+// A listener accepts upgrades on any path, as JavaScript's does, and can
+// serve plain HTTP on the same port (Options.Handler). Unlike JavaScript,
+// which always binds all interfaces, it binds by scope: with no host in
+// the listen section it binds loopback for the device scope, and all
+// interfaces only when the section says 0.0.0.0 or ::.
+package ws

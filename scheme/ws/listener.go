@@ -1,0 +1,264 @@
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+type rawConnKey struct{}
+
+// Listener accepts WebSocket connections. It is an http.Server underneath:
+// upgrade requests on any path become Conns returned by Accept, and other
+// requests go to Options.Handler.
+type Listener struct {
+	t       *Transport
+	ln      net.Listener
+	srv     *http.Server
+	addr    *Addr
+	bound   netip.Addr
+	port    int
+	advHost string // a host name from the listen section, advertised as is
+	scopes  []stack.Scope
+
+	accept    chan *Conn
+	done      chan struct{}
+	serveDone chan struct{}
+	serveErr  error
+	closeOnce sync.Once
+	closeErr  error
+
+	mu       sync.Mutex
+	closed   bool
+	conns    map[*Conn]struct{}
+	handlers sync.WaitGroup
+}
+
+var _ stack.Listener = (*Listener)(nil)
+
+func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, scopes []stack.Scope) *Listener {
+	ta := ln.Addr().(*net.TCPAddr)
+	l := &Listener{
+		t:         t,
+		ln:        ln,
+		addr:      tcpAddr(t.secure, ta),
+		bound:     ta.AddrPort().Addr().Unmap(),
+		port:      ta.Port,
+		scopes:    scopes,
+		accept:    make(chan *Conn),
+		done:      make(chan struct{}),
+		serveDone: make(chan struct{}),
+		conns:     make(map[*Conn]struct{}),
+	}
+	if _, err := netip.ParseAddr(host); err != nil && host != "" {
+		l.advHost = host
+	}
+	errLog := t.opts.ErrorLog
+	if errLog == nil {
+		errLog = log.New(io.Discard, "", 0)
+	}
+	l.srv = &http.Server{
+		Handler:           l,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       time.Minute,
+		ErrorLog:          errLog,
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, rawConnKey{}, c)
+		},
+	}
+	sl := ln
+	if conf != nil {
+		sl = tls.NewListener(ln, conf)
+	}
+	go func() {
+		defer close(l.serveDone)
+		if err := l.srv.Serve(sl); !errors.Is(err, http.ErrServerClosed) {
+			l.serveErr = err
+		}
+	}()
+	return l
+}
+
+// ServeHTTP upgrades WebSocket requests and passes others to
+// Options.Handler. It is called by the listener's own http.Server.
+func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !isUpgrade(r) {
+		if h := l.t.opts.Handler; h != nil {
+			h.ServeHTTP(w, r)
+			return
+		}
+		http.Error(w, "this port speaks WebSocket (multiserver)", http.StatusUpgradeRequired)
+		return
+	}
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		http.Error(w, "listener closed", http.StatusServiceUnavailable)
+		return
+	}
+	l.handlers.Add(1)
+	l.mu.Unlock()
+	defer l.handlers.Done()
+
+	raw, ok := r.Context().Value(rawConnKey{}).(net.Conn)
+	if !ok {
+		http.Error(w, "ws: request not from this listener", http.StatusInternalServerError)
+		return
+	}
+	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: l.t.opts.OriginPatterns})
+	if err != nil {
+		return // Accept has answered the request
+	}
+	remote := tcpAddr(l.t.secure, raw.RemoteAddr())
+	if l.t.opts.TrustForwardedFor {
+		if ip, ok := forwardedFor(r.Header); ok {
+			remote = &Addr{Secure: l.t.secure, Host: hostString(ip)}
+		}
+	}
+	c := newConn(wc, raw, tcpAddr(l.t.secure, raw.LocalAddr()), remote, l.t.connConfig(l.forget))
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		_ = c.Close()
+		return
+	}
+	l.conns[c] = struct{}{}
+	l.mu.Unlock()
+	select {
+	case l.accept <- c:
+	case <-l.done:
+		_ = c.Close()
+	}
+}
+
+func (l *Listener) forget(c *Conn) {
+	l.mu.Lock()
+	delete(l.conns, c)
+	l.mu.Unlock()
+}
+
+func isUpgrade(r *http.Request) bool {
+	for _, v := range r.Header.Values("Upgrade") {
+		for _, tok := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(tok), "websocket") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// forwardedFor returns the last address in X-Forwarded-For, the one the
+// proxy in front of us added.
+func forwardedFor(h http.Header) (netip.Addr, bool) {
+	vals := h.Values("X-Forwarded-For")
+	if len(vals) == 0 {
+		return netip.Addr{}, false
+	}
+	parts := strings.Split(vals[len(vals)-1], ",")
+	ip, err := netip.ParseAddr(strings.TrimSpace(parts[len(parts)-1]))
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+func hostString(ip netip.Addr) string {
+	if ip.Is6() {
+		return "[" + ip.String() + "]"
+	}
+	return ip.String()
+}
+
+// Accept waits for the next WebSocket connection; it returns a *Conn.
+func (l *Listener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.accept:
+		return c, nil
+	case <-l.done:
+		return nil, &net.OpError{Op: "accept", Net: l.addr.Network(), Addr: l.addr, Err: net.ErrClosed}
+	case <-l.serveDone:
+		err := l.serveErr
+		if err == nil {
+			err = net.ErrClosed
+		}
+		return nil, &net.OpError{Op: "accept", Net: l.addr.Network(), Addr: l.addr, Err: err}
+	}
+}
+
+// Close stops the HTTP server and closes every WebSocket connection it
+// accepted, including those already returned by Accept (http.Server's own
+// Close and Shutdown leave upgraded connections alone). Conns are closed
+// in parallel, each within its close timeout.
+func (l *Listener) Close() error {
+	first := false
+	l.closeOnce.Do(func() {
+		first = true
+		l.mu.Lock()
+		l.closed = true
+		l.mu.Unlock()
+		close(l.done)
+		if err := l.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			l.closeErr = fmt.Errorf("%s: close %s: %w", l.addr.Network(), l.addr, err)
+		}
+		<-l.serveDone
+		l.handlers.Wait()
+		l.mu.Lock()
+		conns := make([]*Conn, 0, len(l.conns))
+		for c := range l.conns {
+			conns = append(conns, c)
+		}
+		l.mu.Unlock()
+		var wg sync.WaitGroup
+		for _, c := range conns {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = c.Close()
+			}()
+		}
+		wg.Wait()
+	})
+	if !first {
+		return &net.OpError{Op: "close", Net: l.addr.Network(), Addr: l.addr, Err: net.ErrClosed}
+	}
+	return l.closeErr
+}
+
+// Addr returns the bound address, an *Addr such as ws://127.0.0.1:8989.
+func (l *Listener) Addr() net.Addr { return l.addr }
+
+// Advertise returns "ws://host[:port]" sections (port left out when it is
+// the default) for the scope, or nil if the listener was not started for
+// it. A host name given in the listen section is advertised as given; an
+// IP is advertised as stack.AdvertiseHosts decides, so 0.0.0.0 and ::
+// expand to the interface addresses that fit the scope.
+func (l *Listener) Advertise(scope stack.Scope) []msaddr.Section {
+	if !stack.HasScope(l.scopes, scope) {
+		return nil
+	}
+	hosts := []string{l.advHost}
+	if l.advHost == "" {
+		hosts = stack.AdvertiseHosts(l.bound, scope)
+	}
+	var out []msaddr.Section
+	for _, h := range hosts {
+		out = append(out, target{secure: l.t.secure, host: h, port: l.port}.section())
+	}
+	return out
+}

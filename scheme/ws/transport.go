@@ -1,0 +1,259 @@
+package ws
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// ErrNoCertificate reports a wss listener configured with neither a
+// tls.Config nor a certificate and key file.
+var ErrNoCertificate = errors.New("ws: wss needs a certificate (Options.TLSConfig, or CertFile and KeyFile)")
+
+// Options configure a ws or wss Transport. The zero value (or nil) is
+// useful: it dials with system root CAs, listens with no extra handler,
+// pings every 30 s and bounds Close to 1 s. A wss listener needs a
+// certificate.
+type Options struct {
+	// ClientTLSConfig is used to dial wss, e.g. to set RootCAs. Nil means
+	// the system roots. ServerName defaults to the host dialed.
+	ClientTLSConfig *tls.Config
+
+	// DialContext opens the TCP connection for Dial (for example through
+	// a proxy). Nil means a net.Dialer. When set, RemoteAddr of a dialed
+	// Conn is the URL's host and port rather than the TCP peer.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+
+	// Handler answers plain HTTP requests (those that are not WebSocket
+	// upgrades) on the listener's port, like the JavaScript handler
+	// option. Nil answers them with 426 Upgrade Required.
+	Handler http.Handler
+
+	// TLSConfig is the server configuration of a wss listener. If nil,
+	// CertFile and KeyFile (PEM files) are loaded when Listen runs.
+	TLSConfig *tls.Config
+	// CertFile and KeyFile name a PEM certificate chain and key for wss.
+	CertFile, KeyFile string
+
+	// OriginPatterns lists the browser origins allowed to connect besides
+	// the listener's own host (see coder/websocket AcceptOptions). Clients
+	// that send no Origin header, like JavaScript multiserver in Node,
+	// are always accepted.
+	OriginPatterns []string
+
+	// TrustForwardedFor makes RemoteAddr of accepted conns the client
+	// named by the last X-Forwarded-For entry (added by the proxy in
+	// front), without a port. Set it only behind a reverse proxy: anyone
+	// can send the header.
+	TrustForwardedFor bool
+
+	// KeepAlive is the interval of keepalive pings: a conn that received
+	// nothing for that long sends a ping and is closed if no pong arrives
+	// within another interval. Zero means DefaultKeepAlive; negative
+	// disables pings.
+	KeepAlive time.Duration
+
+	// CloseTimeout bounds Conn.Close (flushing queued data plus the close
+	// handshake). Zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// ErrorLog receives the HTTP server's errors (failed TLS handshakes,
+	// malformed requests). Nil discards them.
+	ErrorLog *log.Logger
+}
+
+// Transport is the ws or wss transport. Create it with New or NewSecure.
+// It is safe for concurrent use.
+type Transport struct {
+	secure bool
+	opts   Options
+}
+
+var _ stack.Transport = (*Transport)(nil)
+
+// New returns the "ws" transport. opts may be nil; it is copied.
+func New(opts *Options) *Transport { return newTransport(false, opts) }
+
+// NewSecure returns the "wss" transport (WebSocket over TLS). opts may be
+// nil; it is copied. Listening needs a certificate in opts.
+func NewSecure(opts *Options) *Transport { return newTransport(true, opts) }
+
+func newTransport(secure bool, opts *Options) *Transport {
+	t := &Transport{secure: secure}
+	if opts != nil {
+		t.opts = *opts
+	}
+	return t
+}
+
+// Name returns "ws" or "wss".
+func (t *Transport) Name() string {
+	if t.secure {
+		return "wss"
+	}
+	return "ws"
+}
+
+// Parse checks a dial section and returns its canonical form
+// "ws://host[:port][/path][?query]": the host lowercased, an IPv6 host in
+// brackets, the port left out when it is the default (80 for ws, 443 for
+// wss), the path kept as given. It accepts the URL form and JavaScript's
+// "ws:host:port" (an IPv6 host may be written bare, as in
+// "ws:::1:8080"). User information and fragments are refused.
+func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
+	tg, err := parseTarget(s, t.secure, false)
+	if err != nil {
+		return msaddr.Section{}, err
+	}
+	return tg.section(), nil
+}
+
+// Section formats an *Addr of this transport's conns as a section, e.g.
+// "ws://192.0.2.1:50122".
+func (t *Transport) Section(a net.Addr) (msaddr.Section, bool) {
+	wa, ok := a.(*Addr)
+	if !ok || wa == nil || wa.Secure != t.secure {
+		return msaddr.Section{}, false
+	}
+	return sectionFromURL(wa.String()), true
+}
+
+func (t *Transport) connConfig(onClose func(*Conn)) connConfig {
+	ka := t.opts.KeepAlive
+	if ka == 0 {
+		ka = DefaultKeepAlive
+	}
+	return connConfig{keepAlive: ka, closeTimeout: t.opts.CloseTimeout, onClose: onClose}
+}
+
+// Dial opens a WebSocket connection to the URL in s. ctx bounds the TCP
+// connection, the TLS handshake and the HTTP upgrade; the returned conn
+// lives on after ctx ends. Redirects are not followed.
+func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
+	tg, err := parseTarget(s, t.secure, false)
+	if err != nil {
+		return nil, err
+	}
+	u := tg.url()
+	dial := t.opts.DialContext
+	if dial == nil {
+		d := &net.Dialer{}
+		dial = d.DialContext
+	}
+	var mu sync.Mutex
+	var raw net.Conn
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err == nil {
+				mu.Lock()
+				raw = c
+				mu.Unlock()
+			}
+			return c, err
+		},
+		TLSClientConfig:    clientTLS(t.opts.ClientTLSConfig),
+		DisableCompression: true,
+	}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	wc, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: client})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ws: dial %s: %w", u, errors.Join(ctx.Err(), err))
+		}
+		return nil, fmt.Errorf("ws: dial %s: %w", u, err)
+	}
+	mu.Lock()
+	c := raw
+	mu.Unlock()
+	if c == nil {
+		_ = wc.CloseNow()
+		return nil, fmt.Errorf("ws: dial %s: the HTTP client made no connection of ours", u)
+	}
+	local := tcpAddr(t.secure, c.LocalAddr())
+	remote := tcpAddr(t.secure, c.RemoteAddr())
+	if t.opts.DialContext != nil {
+		remote = &Addr{Secure: t.secure, Host: net.JoinHostPort(tg.host, strconv.Itoa(tg.port))}
+	}
+	return newConn(wc, c, local, remote, t.connConfig(nil)), nil
+}
+
+func clientTLS(c *tls.Config) *tls.Config {
+	if c == nil {
+		c = &tls.Config{}
+	} else {
+		c = c.Clone()
+	}
+	c.NextProtos = []string{"http/1.1"}
+	return c
+}
+
+func (t *Transport) serverTLS() (*tls.Config, error) {
+	var c *tls.Config
+	switch {
+	case t.opts.TLSConfig != nil:
+		c = t.opts.TLSConfig.Clone()
+	case t.opts.CertFile != "" || t.opts.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(t.opts.CertFile, t.opts.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("wss: loading certificate %s and key %s: %w", t.opts.CertFile, t.opts.KeyFile, err)
+		}
+		c = &tls.Config{Certificates: []tls.Certificate{cert}}
+	default:
+		return nil, ErrNoCertificate
+	}
+	c.NextProtos = []string{"http/1.1"}
+	return c, nil
+}
+
+// Listen serves WebSocket upgrades on any path of the host and port in s,
+// and plain HTTP requests with Options.Handler. With no host in s
+// ("ws", "ws://:8080", "ws::8080") it binds what stack.BindHost picks for
+// the scopes: loopback for device, never all interfaces unless s says
+// 0.0.0.0 or ::. Without a port, or with port 0, the system picks one; a
+// URL without a port means the default port (80, 443). A path in s is
+// ignored: JavaScript peers upgrade on any path, and so does this
+// listener.
+func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack.Scope) (stack.Listener, error) {
+	tg, err := parseTarget(s, t.secure, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(scopes) == 0 {
+		scopes = []stack.Scope{stack.Device}
+	}
+	host := tg.host
+	if host == "" {
+		if host, err = stack.BindHost(scopes); err != nil {
+			return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
+		}
+	}
+	var conf *tls.Config
+	if t.secure {
+		if conf, err = t.serverTLS(); err != nil {
+			return nil, fmt.Errorf("wss: listen %s: %w", s, err)
+		}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(tg.port)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
+	}
+	return newListener(t, ln, conf, tg.host, scopes), nil
+}
