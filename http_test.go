@@ -1,0 +1,316 @@
+package multiserver_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	ms "github.com/go-multiserver/multiserver"
+)
+
+var (
+	httpServerKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x53}, 32))
+	httpClientKey = ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x43}, 32))
+)
+
+// whoami answers with what the server knows about the caller.
+func whoami(w http.ResponseWriter, r *http.Request) {
+	key := "none"
+	if k := ms.RemoteKeyFromContext(r.Context()); k != nil {
+		key = base64.StdEncoding.EncodeToString(k)
+	}
+	fmt.Fprintf(w, "key=%s auth=%v addr=%s", key, ms.AuthFromContext(r.Context()), r.RemoteAddr)
+}
+
+// httpServer is an http.Server over an ms listener, shut down at cleanup.
+type httpServer struct {
+	ln       *ms.Listener
+	srv      *http.Server
+	newConns atomic.Int64 // conns http.Server got from Accept
+	served   chan error   // Serve's result
+}
+
+func startHTTP(t *testing.T, lc *ms.ListenConfig, addrs string, h http.Handler) *httpServer {
+	t.Helper()
+	ln, err := lc.Listen(context.Background(), addrs)
+	if err != nil {
+		t.Fatalf("Listen(%q): %v", addrs, err)
+	}
+	s := &httpServer{ln: ln, served: make(chan error, 1)}
+	s.srv = &http.Server{
+		Handler:     h,
+		ConnContext: ms.ConnContext,
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				s.newConns.Add(1)
+			}
+		},
+	}
+	go func() { s.served <- s.srv.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		if err := <-s.served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve returned %v, want http.ErrServerClosed", err)
+		}
+	})
+	return s
+}
+
+// httpClient returns a client reaching addr as http://svc/, counting the
+// conns its transport dials.
+func httpClient(t *testing.T, d *ms.Dialer, addr string, dials *atomic.Int64) *http.Client {
+	t.Helper()
+	hosts := ms.Hosts{"svc": addr}
+	tr := ms.NewHTTPTransport(d, func(ctx context.Context, hostport string) (string, error) {
+		if dials != nil {
+			dials.Add(1)
+		}
+		return hosts.Resolve(ctx, hostport)
+	})
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+func get(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	return string(body)
+}
+
+func httpTempDir(t *testing.T) string {
+	// t.TempDir paths can exceed the 104/108-byte sun_path limit.
+	d, err := os.MkdirTemp("", "mshttp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// httpStacks are the stacks the HTTP tests run over. wantKey says whether
+// the handler must see the client's key.
+func httpStacks(t *testing.T) []struct {
+	name, listen, remotePrefix string
+	wantKey                    bool
+} {
+	dir := httpTempDir(t)
+	return []struct {
+		name, listen, remotePrefix string
+		wantKey                    bool
+	}{
+		{"net+noauth", "net:127.0.0.1:0~noauth", "net:127.0.0.1:", false},
+		{"unix+noauth", "unix:" + filepath.Join(dir, "h.sock") + "~noauth", "unix:", false},
+	}
+}
+
+func TestHTTPOverStacks(t *testing.T) {
+	for _, tt := range httpStacks(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			lc := &ms.ListenConfig{Config: ms.Config{Identity: httpServerKey}}
+			s := startHTTP(t, lc, tt.listen, http.HandlerFunc(whoami))
+			var dials atomic.Int64
+			c := httpClient(t, &ms.Dialer{Config: ms.Config{Identity: httpClientKey}}, s.ln.Addr().String(), &dials)
+
+			body := get(t, c, "http://svc/whoami")
+			wantKey := "key=none "
+			if tt.wantKey {
+				wantKey = "key=" + base64.StdEncoding.EncodeToString(httpClientKey.Public().(ed25519.PublicKey)) + " "
+			}
+			if !strings.HasPrefix(body, wantKey) {
+				t.Errorf("handler saw %q, want it to start with %q", body, wantKey)
+			}
+			_, addr, _ := strings.Cut(body, " addr=")
+			if !strings.HasPrefix(addr, tt.remotePrefix) {
+				t.Errorf("Request.RemoteAddr = %q, want prefix %q", addr, tt.remotePrefix)
+			}
+
+			// Keep-alive: 99 more sequential requests reuse the first conn.
+			for i := range 99 {
+				if got := get(t, c, fmt.Sprintf("http://svc/whoami?i=%d", i)); got != body {
+					t.Fatalf("request %d: handler saw %q, want %q", i+2, got, body)
+				}
+			}
+			if n := s.newConns.Load(); n != 1 {
+				t.Errorf("100 sequential requests used %d server conns, want 1", n)
+			}
+			if n := dials.Load(); n != 1 {
+				t.Errorf("100 sequential requests dialed %d times, want 1", n)
+			}
+		})
+	}
+}
+
+// TestHTTPShutdown checks that Shutdown lets an active request finish,
+// then closes the idle conn (the client sees a clean end of stream) and
+// the listener, leaving no goroutine behind.
+func TestHTTPShutdown(t *testing.T) {
+	for _, tt := range httpStacks(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+			ln, err := (&ms.ListenConfig{Config: ms.Config{Identity: httpServerKey}}).Listen(context.Background(), tt.listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entered, release := make(chan struct{}), make(chan struct{})
+			srv := &http.Server{
+				ConnContext: ms.ConnContext,
+				Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					close(entered)
+					<-release
+					io.WriteString(w, "done")
+				}),
+			}
+			shutdownStarted := make(chan struct{})
+			srv.RegisterOnShutdown(func() { close(shutdownStarted) })
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+
+			d := &ms.Dialer{Config: ms.Config{Identity: httpClientKey}}
+			conn, err := d.DialContext(context.Background(), ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := io.WriteString(conn, "GET / HTTP/1.1\r\nHost: svc\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			<-entered
+
+			shut := make(chan error, 1)
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				shut <- srv.Shutdown(ctx)
+			}()
+			<-shutdownStarted
+			close(release)
+
+			br := bufio.NewReader(conn)
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("response to the request in flight: %v", err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || string(body) != "done" {
+				t.Fatalf("body = %q, %v; want \"done\"", body, err)
+			}
+			if err := <-shut; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+			if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+				t.Fatalf("Serve returned %v, want http.ErrServerClosed", err)
+			}
+			// The server closed the conn once it was idle: a clean end of
+			// stream (for shs, the goodbye), not a reset or truncation.
+			if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+				t.Fatalf("after Shutdown the client read %d bytes, %v; want 0, io.EOF", n, err)
+			}
+			if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("Accept after Shutdown: %v, want net.ErrClosed", err)
+			}
+			if _, err := d.DialContext(context.Background(), ln.Addr().String()); err == nil {
+				t.Fatal("Dial after Shutdown succeeded, want the listener closed")
+			}
+		})
+	}
+}
+
+func TestHostsResolve(t *testing.T) {
+	h := ms.Hosts{
+		"api":        "net:127.0.0.1:1~noauth",
+		"api:8080":   "net:127.0.0.1:2~noauth",
+		"Mixed.Case": "net:127.0.0.1:3~noauth",
+		"::1":        "net:127.0.0.1:4~noauth",
+	}
+	tests := []struct {
+		hostport, want string
+	}{
+		{"api:80", "net:127.0.0.1:1~noauth"},
+		{"api:8080", "net:127.0.0.1:2~noauth"},
+		{"API:8080", "net:127.0.0.1:2~noauth"},
+		{"api", "net:127.0.0.1:1~noauth"},
+		{"mixed.case:443", "net:127.0.0.1:3~noauth"},
+		{"[::1]:80", "net:127.0.0.1:4~noauth"},
+		{"other:80", ""},
+		{"apix:80", ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		got, err := h.Resolve(context.Background(), tt.hostport)
+		if tt.want == "" {
+			var dnsErr *net.DNSError
+			if err == nil || !errors.Is(err, ms.ErrUnknownHost) || !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+				t.Errorf("Resolve(%q) = %q, %v; want a not-found *net.DNSError wrapping ErrUnknownHost", tt.hostport, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("Resolve(%q) = %q, %v; want %q", tt.hostport, got, err, tt.want)
+		}
+	}
+}
+
+func TestHTTPClientErrors(t *testing.T) {
+	s := startHTTP(t, &ms.ListenConfig{}, "net:127.0.0.1:0~noauth", http.HandlerFunc(whoami))
+	tr := ms.NewHTTPTransport(nil, ms.Hosts{
+		"svc": s.ln.Addr().String(),
+		"bad": "carrier-pigeon:coop~noauth",
+	}.Resolve)
+	defer tr.CloseIdleConnections()
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	if body := get(t, c, "http://svc/"); !strings.HasPrefix(body, "key=none ") {
+		t.Fatalf("handler saw %q", body)
+	}
+	tests := []struct {
+		name, url string
+		want      error
+	}{
+		{"unknown host", "http://elsewhere/", ms.ErrUnknownHost},
+		{"no known stack", "http://bad/", ms.ErrNoStack},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := c.Get(tt.url)
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("GET %s succeeded", tt.url)
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("GET %s: %v; want an error wrapping %v", tt.url, err, tt.want)
+			}
+			t.Logf("GET %s: %v", tt.url, err)
+		})
+	}
+}
