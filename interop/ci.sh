@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs the interop tests against the Node.js multiserver 3.8.2 the way CI
+# does: install the pinned JS packages from package-lock.json, then run the
+# Go tests with MS_INTEROP_REQUIRED=1 so that a missing node or a failed
+# install fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")"
+npm ci --no-audit --no-fund --loglevel=error
+cd ..
+MS_INTEROP_REQUIRED=1 go test -race -count=1 -timeout 170s ./interop/
