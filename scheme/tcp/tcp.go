@@ -168,7 +168,7 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 	if t.opts.ReusePort {
 		lc.Control = reusePortControl
 	}
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(ep.port)))
+	ln, err := lc.Listen(ctx, listenNetwork(host), net.JoinHostPort(host, strconv.Itoa(ep.port)))
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +176,16 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 		scopes = []stack.Scope{stack.Device}
 	}
 	return &listener{Listener: ln, scopes: append([]stack.Scope(nil), scopes...), external: t.opts.External}, nil
+}
+
+// listenNetwork keeps an IPv4 literal IPv4-only: Go would otherwise open
+// a dual-stack socket for 0.0.0.0, which then accepts (and advertises) IPv6
+// as well. IPv6 literals stay dual-stack, as Node binds "::".
+func listenNetwork(host string) string {
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		return "tcp4"
+	}
+	return "tcp"
 }
 
 // Section formats a *net.TCPAddr as net:IP:PORT (IPv6 unbracketed, zone
