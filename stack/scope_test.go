@@ -34,7 +34,7 @@ func fakeInterfaces(t *testing.T) {
 
 func TestScopeFits(t *testing.T) {
 	tests := []struct {
-		ip                     string
+		ip                    string
 		device, local, public bool
 	}{
 		{"127.0.0.1", true, false, false},
