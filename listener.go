@@ -13,11 +13,20 @@ import (
 )
 
 // DefaultMaxHandshakes is the default bound on handshakes in flight per
-// Listener.
+// Listener (ListenConfig.MaxHandshakes).
 const DefaultMaxHandshakes = 1024
 
 // ListenConfig listens on multiserver addresses. The zero value is ready to
 // use.
+//
+// The limits protect a listener on the open internet from slow or silent
+// clients (slowloris), handshake floods and port scanners. Handshakes run
+// off the Accept path, one goroutine each; the listener never runs more
+// than MaxHandshakes of them, and each ends by HandshakeTimeout. A conn
+// holds its handshake slot from the moment the listener accepts it from
+// the transport until Accept returns it, so a program that stops calling
+// Accept stops the listener rather than piling up conns. See SECURITY.md
+// for the threat model.
 type ListenConfig struct {
 	Config
 
@@ -27,17 +36,34 @@ type ListenConfig struct {
 	Scopes []Scope
 
 	// HandshakeTimeout bounds the transforms (the shs handshake) of each
-	// accepted conn; zero means DefaultHandshakeTimeout.
+	// accepted conn, from the moment the listener accepts it from the
+	// transport; a conn still handshaking then is closed, whatever the
+	// transform does. Zero or negative means DefaultHandshakeTimeout
+	// (10s).
 	HandshakeTimeout time.Duration
 
-	// MaxHandshakes bounds the handshakes in flight; while that many run,
-	// the listener stops accepting new conns (the kernel's backlog holds
-	// them). Zero means DefaultMaxHandshakes.
+	// MaxHandshakes bounds the handshakes in flight over all stacks of the
+	// listener. While that many run, the listener stops taking conns from
+	// the transports: new clients wait in the kernel's accept backlog
+	// (and beyond it, their connects are refused or retried by the
+	// kernel) until a slot frees, at the latest after HandshakeTimeout.
+	// Zero or negative means DefaultMaxHandshakes (1024).
 	MaxHandshakes int
 
+	// MaxHandshakesPerIP, if positive, bounds the handshakes in flight
+	// from one source: one IPv4 address, or one IPv6 /64. A conn beyond
+	// it is closed at once, before any handshake byte, and reported to
+	// OnError wrapping ErrOverLimit; it does not count against
+	// MaxHandshakes. Conns without an IP source (unix sockets) are not
+	// limited. Zero or negative means no per-source limit, the default,
+	// because many legitimate clients can share one address behind NAT.
+	MaxHandshakesPerIP int
+
 	// OnError, if not nil, is told about every conn that failed its
-	// handshake and every accept error a stack recovered from. It must not
-	// block for long. Failed conns are never returned from Accept.
+	// handshake or was refused by a limit, and every accept error a stack
+	// recovered from. It is called from the listener's goroutines,
+	// possibly concurrently, and must not block for long. Failed conns are
+	// never returned from Accept.
 	OnError func(error)
 }
 
@@ -61,7 +87,9 @@ type Listener struct {
 	closeOnce sync.Once
 	ctx       context.Context // cancelled by Close; bounds handshakes
 	cancel    context.CancelFunc
-	sem       chan struct{}
+	sem       chan struct{}  // one token per handshake in flight
+	perIP     *sourceLimiter // nil without MaxHandshakesPerIP
+	timeout   time.Duration  // handshake timeout
 	wg        sync.WaitGroup
 
 	mu      sync.Mutex
@@ -108,6 +136,11 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 		max = DefaultMaxHandshakes
 	}
 	l.sem = make(chan struct{}, max)
+	l.perIP = newSourceLimiter(lc.MaxHandshakesPerIP)
+	l.timeout = lc.HandshakeTimeout
+	if l.timeout <= 0 {
+		l.timeout = DefaultHandshakeTimeout
+	}
 	fail := func(i int, a msaddr.Address, err error) (*Listener, error) {
 		for _, s := range l.stacks {
 			s.ln.Close()
@@ -271,8 +304,15 @@ func (l *Listener) acceptLoop(s *listenStack) {
 			return
 		}
 		backoff = 0
+		release, ok := l.perIP.acquire(raw.RemoteAddr())
+		if !ok {
+			raw.Close()
+			<-l.sem
+			l.report(fmt.Errorf("%w: %s: %v closed unhandled (MaxHandshakesPerIP %d)", ErrOverLimit, s.name, raw.RemoteAddr(), l.lc.MaxHandshakesPerIP))
+			continue
+		}
 		l.wg.Add(1)
-		go l.handshake(s, raw)
+		go l.handshake(s, raw, release)
 	}
 }
 
@@ -301,28 +341,42 @@ func isTemporary(err error) bool {
 	return errors.As(err, &te) && te.Temporary()
 }
 
-func (l *Listener) handshake(s *listenStack, raw net.Conn) {
+// handshake runs the transforms of s over raw and hands the result to
+// Accept. It owns one slot of l.sem and the per-source slot release frees.
+func (l *Listener) handshake(s *listenStack, raw net.Conn, release func()) {
 	defer l.wg.Done()
 	defer func() { <-l.sem }()
-	timeout := l.lc.HandshakeTimeout
-	if timeout <= 0 {
-		timeout = DefaultHandshakeTimeout
-	}
-	ctx, cancel := context.WithTimeout(l.ctx, timeout)
+	defer release()
+	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	defer cancel()
+	// The timeout holds even for a transform that ignores ctx: closing the
+	// transport conn ends any I/O blocked on it.
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	conn := raw
 	layers := make([]net.Conn, 0, len(s.transforms))
 	for i, f := range s.transforms {
 		next, err := f.Server(ctx, conn)
+		if err == nil && i == len(s.transforms)-1 && !stop() {
+			next.Close() // finished just as the timeout or Close hit
+			err = ctx.Err()
+		}
 		if err != nil {
+			stop()
 			conn.Close()
 			if !l.isClosed() {
+				if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+					err = fmt.Errorf("timed out after %v: %w (%w)", l.timeout, ctx.Err(), err)
+				}
 				l.report(fmt.Errorf("%w: %s: %s: %w", ErrHandshake, s.name, s.names[i], err))
 			}
 			return
 		}
 		conn = next
 		layers = append(layers, conn)
+	}
+	if len(s.transforms) == 0 && !stop() {
+		raw.Close()
+		return
 	}
 	local, remote := connAddrs(s.transport, raw, s.names, layers, nil)
 	c := &Conn{Conn: conn, local: local, remote: remote, stack: s.name}

@@ -1,0 +1,475 @@
+package multiserver_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// gauge wraps a transform and counts the server handshakes in flight. Each
+// handshake that starts sends on started.
+type gauge struct {
+	stack.Transform
+	started  chan struct{}
+	inFlight atomic.Int64
+	maxSeen  atomic.Int64
+}
+
+func newGauge(t stack.Transform, n int) *gauge {
+	return &gauge{Transform: t, started: make(chan struct{}, n)}
+}
+
+func (g *gauge) Listen(s msaddr.Section, ln stack.Listener) (stack.ServerTransform, error) {
+	st, err := g.Transform.Listen(s, ln)
+	if err != nil {
+		return nil, err
+	}
+	return gaugeServer{st, g}, nil
+}
+
+type gaugeServer struct {
+	stack.ServerTransform
+	g *gauge
+}
+
+func (s gaugeServer) Server(ctx context.Context, c net.Conn) (net.Conn, error) {
+	n := s.g.inFlight.Add(1)
+	defer s.g.inFlight.Add(-1)
+	for m := s.g.maxSeen.Load(); n > m && !s.g.maxSeen.CompareAndSwap(m, n); m = s.g.maxSeen.Load() {
+	}
+	select {
+	case s.g.started <- struct{}{}:
+	default:
+	}
+	return s.ServerTransform.Server(ctx, c)
+}
+
+// waitStarted waits for n handshakes to start, or fails after d.
+func (g *gauge) waitStarted(t testing.TB, n int, d time.Duration) {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for i := range n {
+		select {
+		case <-g.started:
+		case <-timer.C:
+			t.Fatalf("only %d of %d handshakes started within %v", i, n, d)
+		}
+	}
+}
+
+// tcpTarget returns host:port of the first net alternative of ln.
+func tcpTarget(t testing.TB, ln *ms.Listener) string {
+	t.Helper()
+	for _, a := range ln.Addr().(*ms.Addr).Multi() {
+		if a[0].Name == "net" {
+			h, p, err := msaddr.HostPort(a[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return net.JoinHostPort(h, fmt.Sprint(p))
+		}
+	}
+	t.Fatalf("no net alternative in %s", ln.Addr())
+	return ""
+}
+
+// errLog collects what OnError reports.
+type errLog struct {
+	mu   sync.Mutex
+	errs []error
+	n    chan struct{} // one send per error, buffered
+}
+
+func newErrLog(n int) *errLog { return &errLog{n: make(chan struct{}, n)} }
+
+func (l *errLog) add(err error) {
+	l.mu.Lock()
+	l.errs = append(l.errs, err)
+	l.mu.Unlock()
+	select {
+	case l.n <- struct{}{}:
+	default:
+	}
+}
+
+func (l *errLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.errs)
+}
+
+func (l *errLog) all() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.errs...)
+}
+
+// wait waits for n reports, or fails after d.
+func (l *errLog) wait(t testing.TB, n int, d time.Duration) {
+	t.Helper()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for i := range n {
+		select {
+		case <-l.n:
+		case <-timer.C:
+			t.Fatalf("only %d of %d errors reported within %v: %v", i, n, d, l.all())
+		}
+	}
+}
+
+// dialSilent opens n TCP conns to addr that send nothing.
+func dialSilent(t testing.TB, addr string, n int) []net.Conn {
+	t.Helper()
+	conns := make([]net.Conn, 0, n)
+	t.Cleanup(func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+		if err != nil {
+			t.Fatalf("silent conn %d: %v", len(conns), err)
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// expectClosedByPeer checks that the server closed c: a read ends with EOF
+// or a reset, not a timeout.
+func expectClosedByPeer(t testing.TB, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err := io.Copy(io.Discard, c)
+	if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("%s: read %v, want EOF or a reset from the server", what, err)
+	}
+}
+
+func TestMaxHandshakesBackpressure(t *testing.T) {
+	const max = 3
+	g := newGauge(helloTransform{}, 100)
+	errs := newErrLog(100)
+	lc := &ms.ListenConfig{
+		Config:           ms.Config{Transforms: []stack.Transform{g}},
+		MaxHandshakes:    max,
+		HandshakeTimeout: time.Minute,
+		OnError:          errs.add,
+	}
+	ln := listen(t, lc, "net:127.0.0.1:0~hello")
+	addr := tcpTarget(t, ln)
+	silent := dialSilent(t, addr, 3*max)
+	g.waitStarted(t, max, 10*time.Second)
+	// The other silent conns and a good client wait in the backlog: no
+	// goroutine, no handshake for them.
+	good, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	if _, err := good.Write([]byte("HELO")); err != nil {
+		t.Fatal(err)
+	}
+	acc := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(acc)
+			return
+		}
+		acc <- c
+	}()
+	select {
+	case c := <-acc:
+		c.Close()
+		t.Fatalf("a conn was accepted while %d silent handshakes held every slot", max)
+	case <-time.After(200 * time.Millisecond): // a negative check: nothing may happen
+	}
+	if n := g.maxSeen.Load(); n > max {
+		t.Fatalf("%d handshakes ran at once, MaxHandshakes is %d", n, max)
+	}
+	// Hanging up the silent clients frees the slots, one by one; the good
+	// client is served in its turn.
+	for _, c := range silent {
+		c.Close()
+	}
+	var c net.Conn
+	select {
+	case c = <-acc:
+	case <-time.After(10 * time.Second):
+		t.Fatal("good client not accepted after the silent ones left")
+	}
+	if c == nil {
+		t.Fatal("Accept failed")
+	}
+	defer c.Close()
+	if got, want := c.RemoteAddr().String(), "net:"+good.LocalAddr().String()+"~hello"; got != want {
+		t.Errorf("accepted %s, want the good client %s", got, want)
+	}
+	if n := g.maxSeen.Load(); n > max {
+		t.Errorf("%d handshakes ran at once, MaxHandshakes is %d", n, max)
+	}
+}
+
+func TestMaxHandshakesPerIP(t *testing.T) {
+	other, err := net.ResolveTCPAddr("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skipf("cannot use a second loopback address (127.0.0.2) on this system: %v", err)
+	} else {
+		c.Close()
+	}
+	const perIP = 2
+	g := newGauge(helloTransform{}, 100)
+	errs := newErrLog(100)
+	lc := &ms.ListenConfig{
+		Config:             ms.Config{Transforms: []stack.Transform{g}},
+		MaxHandshakesPerIP: perIP,
+		HandshakeTimeout:   time.Minute,
+		OnError:            errs.add,
+	}
+	ln := listen(t, lc, "net:127.0.0.1:0~hello")
+	addr := tcpTarget(t, ln)
+	dialSilent(t, addr, perIP)
+	g.waitStarted(t, perIP, 10*time.Second)
+	// More from the same address are closed at once, unhandled.
+	extra := dialSilent(t, addr, 3)
+	for i, c := range extra {
+		expectClosedByPeer(t, c, fmt.Sprintf("conn %d over the per-IP limit", i))
+	}
+	errs.wait(t, len(extra), 10*time.Second)
+	for _, err := range errs.all() {
+		if !errors.Is(err, ms.ErrOverLimit) || !strings.Contains(err.Error(), "127.0.0.1") {
+			t.Errorf("OnError: %v, want ErrOverLimit naming the source", err)
+		}
+	}
+	if n := g.maxSeen.Load(); n != perIP {
+		t.Errorf("%d handshakes started, want %d (the limit)", n, perIP)
+	}
+	// Another source still gets in.
+	d := net.Dialer{LocalAddr: other, Timeout: 10 * time.Second}
+	good, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	if _, err := good.Write([]byte("HELO")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got, want := c.RemoteAddr().String(), "net:"+good.LocalAddr().String()+"~hello"; got != want {
+		t.Errorf("accepted %s, want the client from the other source %s", got, want)
+	}
+}
+
+// stubbornTransform's server reads the hello without looking at ctx, as a
+// careless third-party transform might.
+type stubbornTransform struct{ helloTransform }
+
+func (stubbornTransform) Name() string { return "stubborn" }
+func (s stubbornTransform) Listen(msaddr.Section, stack.Listener) (stack.ServerTransform, error) {
+	return s, nil
+}
+func (stubbornTransform) Advertise() msaddr.Section { return msaddr.Section{Name: "stubborn"} }
+func (stubbornTransform) Server(ctx context.Context, c net.Conn) (net.Conn, error) {
+	_, err := io.ReadFull(c, make([]byte, 4))
+	return c, err
+}
+
+func TestHandshakeTimeoutHoldsForTransformIgnoringCtx(t *testing.T) {
+	errs := newErrLog(10)
+	lc := &ms.ListenConfig{
+		Config:           ms.Config{Transforms: []stack.Transform{stubbornTransform{}}},
+		HandshakeTimeout: 50 * time.Millisecond,
+		OnError:          errs.add,
+	}
+	ln := listen(t, lc, "net:127.0.0.1:0~stubborn")
+	c := dialSilent(t, tcpTarget(t, ln), 1)[0]
+	errs.wait(t, 1, 10*time.Second)
+	err := errs.all()[0]
+	if !errors.Is(err, ms.ErrHandshake) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("OnError: %v, want ErrHandshake wrapping context.DeadlineExceeded", err)
+	}
+	expectClosedByPeer(t, c, "silent conn after the handshake timeout")
+}
+
+// slowloris opens n conns to the listener that send nothing, or one byte
+// at a time (every other conn, up to trickle bytes each, one byte per conn
+// every 50ms), and waits until each is in its handshake. It returns the
+// conns and a func that stops the trickling.
+func slowloris(t testing.TB, g *gauge, addr string, n, trickle int) ([]net.Conn, func()) {
+	t.Helper()
+	conns := dialSilent(t, addr, n)
+	g.waitStarted(t, n, 60*time.Second)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for sent := 0; sent < trickle; sent++ {
+			select {
+			case <-tick.C:
+			case <-done:
+				return
+			}
+			for i := 0; i < len(conns); i += 2 {
+				conns[i].Write([]byte{0})
+			}
+		}
+	}()
+	var once sync.Once
+	stop := func() { once.Do(func() { close(done); wg.Wait() }) }
+	t.Cleanup(stop)
+	return conns, stop
+}
+
+// slowlorisCase is one transform under the slowloris test.
+type slowlorisCase struct {
+	name      string
+	transform stack.Transform // the server's
+	dialer    *ms.Dialer      // a legitimate client
+	trickle   int             // bytes a slow client may send without completing the first message
+}
+
+func runSlowloris(t *testing.T, tc slowlorisCase) {
+	const (
+		n       = 1000
+		timeout = 3 * time.Second
+	)
+	base := runtime.NumGoroutine()
+	g := newGauge(tc.transform, 2*n)
+	errs := newErrLog(2 * n)
+	lc := &ms.ListenConfig{
+		Config:           ms.Config{Transforms: []stack.Transform{g}},
+		HandshakeTimeout: timeout,
+		OnError:          errs.add,
+	}
+	ln, err := lc.Listen(context.Background(), "net:127.0.0.1:0~"+tc.transform.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	addr := tcpTarget(t, ln)
+
+	// The same client's Accept latency on an idle listener, for reference.
+	idle := measureAccept(t, tc.dialer, ln)
+
+	start := time.Now()
+	loris, stopTrickle := slowloris(t, g, addr, n, tc.trickle)
+	setup := time.Since(start)
+	loaded := measureAccept(t, tc.dialer, ln)
+	failedEarly := errs.count()
+	t.Logf("%s: %d slow conns in their handshakes after %v; legitimate client Dial→Accept: %v idle, %v under slowloris (delay %v; target ≤ 100ms)",
+		tc.name, n, setup.Round(time.Millisecond), idle.Round(time.Microsecond), loaded.Round(time.Microsecond), (loaded - idle).Round(time.Microsecond))
+	if failedEarly != 0 {
+		t.Fatalf("%d slow conns ended before the legitimate client was accepted (setup took %v of the %v timeout); the measurement did not run under load: %v",
+			failedEarly, setup, timeout, errs.all()[0])
+	}
+	// Not a benchmark: the bound only proves the client was not queued
+	// behind a slow conn (which would cost the whole timeout).
+	if loaded > timeout/3 {
+		t.Errorf("legitimate client took %v to be accepted under slowloris, want well below the %v handshake timeout", loaded, timeout)
+	}
+
+	// Every slow conn is closed by the handshake timeout.
+	errs.wait(t, n, timeout+30*time.Second)
+	stopTrickle()
+	for _, err := range errs.all() {
+		if !errors.Is(err, ms.ErrHandshake) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("slow conn ended with %v, want a handshake timeout", err)
+		}
+	}
+	for i, c := range loris {
+		expectClosedByPeer(t, c, fmt.Sprintf("slow conn %d", i))
+	}
+	if got := g.inFlight.Load(); got != 0 {
+		t.Errorf("%d handshakes still in flight after the timeout", got)
+	}
+	// Goroutines back to the baseline: the accept loop is all that is left.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base+1 && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if got := runtime.NumGoroutine(); got > base+1 {
+		t.Errorf("%d goroutines after the slow conns ended, baseline %d (+1 accept loop)", got, base)
+	}
+	ln.Close()
+	for _, c := range loris {
+		c.Close()
+	}
+	goleak.VerifyNone(t, goleak.IgnoreCurrent())
+}
+
+// measureAccept dials ln with d and returns the time until ln's Accept
+// returned that conn.
+func measureAccept(t testing.TB, d *ms.Dialer, ln *ms.Listener) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	start := time.Now()
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	dc := make(chan res, 1)
+	go func() { c, err := d.DialContext(ctx, ln.Addr().String()); dc <- res{c, err} }()
+	sc, err := ln.Accept()
+	el := time.Since(start)
+	r := <-dc
+	if r.err != nil {
+		t.Fatalf("legitimate client: %v", r.err)
+	}
+	defer r.c.Close()
+	if err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	defer sc.Close()
+	got := sc.RemoteAddr().(*ms.Addr).Multi()[0][0].String()
+	want := r.c.LocalAddr().(*ms.Addr).Multi()[0][0].String()
+	if got != want {
+		t.Fatalf("accepted %s, want the legitimate client %s", got, want)
+	}
+	return el
+}
+
+func TestSlowloris(t *testing.T) {
+	for _, tc := range slowlorisCases() {
+		t.Run(tc.name, func(t *testing.T) { runSlowloris(t, tc) })
+	}
+}
+
+func slowlorisCases() []slowlorisCase {
+	cases := []slowlorisCase{
+		{name: "hello", transform: helloTransform{}, dialer: &ms.Dialer{Config: helloCfg}, trickle: 3},
+	}
+	return append(cases, shsSlowlorisCases()...)
+}
+
+// shsSlowlorisCases are added when the shs transform is a default.
+func shsSlowlorisCases() []slowlorisCase { return nil }
