@@ -11,7 +11,8 @@
 // server's end.
 //
 // Success: exit 0 and one stdout line
-//   ok bytes=N address=ADDRESS-AS-SEEN close=goodbye
+//   ok bytes=N address=ADDRESS-AS-SEEN close=goodbye echo_ms=T
+// where T is the time from the end of the handshake to the last echoed byte.
 // Failure: one stderr line "error: ..." and exit code
 //   1  dial or handshake failed (no data moved)
 //   2  bad arguments
@@ -73,6 +74,8 @@ function main() {
   function onConnect(err, stream) {
     if (err) exit(1, oneLine(err))
 
+    const t0 = process.hrtime.bigint()
+    let echoMs = 0
     let sent = 0
     let received = 0
     let endWaiting = null
@@ -94,7 +97,7 @@ function main() {
         if (end) {
           if (received !== n) exit(4, 'stream ended after ' + received + ' of ' + n + ' bytes: ' + (end === true ? 'goodbye' : oneLine(end)))
           if (end !== true) exit(3, 'echo of ' + n + ' bytes was exact but the stream ended with: ' + oneLine(end))
-          exit(0, 'ok bytes=' + n + ' address=' + stream.address + ' close=goodbye')
+          exit(0, 'ok bytes=' + n + ' address=' + stream.address + ' close=goodbye echo_ms=' + echoMs.toFixed(3))
         }
         if (received + data.length > n) exit(4, 'received more than the ' + n + ' bytes sent')
         const want = pattern(received, data.length)
@@ -104,6 +107,7 @@ function main() {
           exit(4, 'echo differs at byte ' + (received + i))
         }
         received += data.length
+        if (received === n) echoMs = Number(process.hrtime.bigint() - t0) / 1e6
         if (received === n && endWaiting) {
           const cb = endWaiting
           endWaiting = null
