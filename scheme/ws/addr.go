@@ -60,11 +60,16 @@ func (t target) scheme() string {
 	return "ws"
 }
 
-// hostPort returns the URL authority, leaving out the default port.
-func (t target) hostPort() string {
+// hostPort returns the URL authority, leaving out the default port. A zone
+// is written "%25eth0" for Go's URL parser with escapeZone set, and
+// "%eth0" otherwise, as JavaScript's url.format writes it.
+func (t target) hostPort(escapeZone bool) string {
 	h := t.host
 	if strings.Contains(h, ":") {
-		h = "[" + strings.Replace(h, "%", "%25", 1) + "]"
+		if escapeZone {
+			h = strings.Replace(h, "%", "%25", 1)
+		}
+		h = "[" + h + "]"
 	}
 	if t.port == defaultPort(t.secure) {
 		return h
@@ -72,11 +77,15 @@ func (t target) hostPort() string {
 	return h + ":" + strconv.Itoa(t.port)
 }
 
+// url is the URL to dial.
 func (t target) url() string {
-	return t.scheme() + "://" + t.hostPort() + t.path
+	return t.scheme() + "://" + t.hostPort(true) + t.path
 }
 
-func (t target) section() msaddr.Section { return sectionFromURL(t.url()) }
+// section is the canonical section, as JavaScript writes it.
+func (t target) section() msaddr.Section {
+	return sectionFromURL(t.scheme() + "://" + t.hostPort(false) + t.path)
+}
 
 // sectionFromURL splits a URL the way msaddr does: the scheme is the name
 // and every ':' after it separates arguments.

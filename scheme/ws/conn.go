@@ -92,6 +92,7 @@ type Conn struct {
 	rerr     error // why readLoop ended; set before chunks is closed
 	rdl      *deadline
 	received atomic.Uint64 // chunks received, for keepalive
+	sent     atomic.Uint64 // messages sent, for keepalive
 	rblocked atomic.Bool   // readLoop waits for the application
 
 	// Write side.
@@ -173,8 +174,14 @@ func (c *Conn) readMessages() error {
 			return c.readError(err)
 		}
 		if typ != websocket.MessageBinary {
+			// Read the message to its end first: coder/websocket holds
+			// its read lock until then, and Close needs it to read the
+			// peer's close frame.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return c.readError(err)
+			}
 			_ = c.ws.Close(websocket.StatusUnsupportedData, "multiserver ws carries binary messages only")
-			return fmt.Errorf("ws: peer sent a %v message; only binary messages are allowed", typ)
+			return fmt.Errorf("ws: peer sent a %v message; only binary messages are allowed: %w", typ, ErrTextMessage)
 		}
 		for {
 			bp := chunkPool.Get().(*[]byte)
@@ -373,6 +380,7 @@ func (c *Conn) flush() bool {
 			m := min(len(b), MaxMessage)
 			err = c.ws.Write(context.Background(), websocket.MessageBinary, b[:m])
 			b = b[m:]
+			c.sent.Add(1)
 		}
 		c.wbusy.Store(false)
 		*q = (*q)[:0]
@@ -392,33 +400,47 @@ func (c *Conn) flush() bool {
 	}
 }
 
-// keepAlive pings the peer when nothing arrived for an interval.
+// keepAlive pings the peer when nothing moved for an interval, and kills
+// the connection when a ping stays unanswered for another interval with
+// nothing received or sent meanwhile. A reader waiting for the application
+// or a send in progress counts as a sign of life: the peer is slow, not
+// gone (and a pong cannot be read while the reader waits).
 func (c *Conn) keepAlive(interval time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	last := c.received.Load()
+	var pong chan error // non-nil while a ping is out
+	last := c.activity()
 	for {
 		select {
 		case <-c.closing:
+			if pong != nil {
+				<-pong // Ping returns once the WebSocket is closed
+			}
 			return
+		case <-pong:
+			pong = nil
+			continue
 		case <-t.C:
 		}
-		now := c.received.Load()
+		now := c.activity()
 		if now != last || c.rblocked.Load() || c.wbusy.Load() {
 			last = now
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), interval)
-		err := c.ws.Ping(ctx)
-		cancel()
-		if errors.Is(err, context.DeadlineExceeded) && !isClosed(c.closing) {
-			c.kill(fmt.Errorf("ws: keepalive: no pong within %v: %w", interval, os.ErrDeadlineExceeded))
+		if pong != nil {
+			c.kill(fmt.Errorf("ws: keepalive: no pong and no data for %v: %w", interval, os.ErrDeadlineExceeded))
+			<-pong
 			return
 		}
-		last = c.received.Load()
+		ch := make(chan error, 1)
+		pong = ch
+		go func() { ch <- c.ws.Ping(context.Background()) }()
 	}
 }
+
+// activity changes whenever data is received or sent.
+func (c *Conn) activity() uint64 { return c.received.Load() + c.sent.Load() }
 
 // kill drops the connection at once, recording why for Read and Write.
 func (c *Conn) kill(reason error) {

@@ -240,8 +240,9 @@ func (l *Listener) Close() error {
 	return l.closeErr
 }
 
-// Addr returns the bound address, an *Addr such as ws://127.0.0.1:8989.
-func (l *Listener) Addr() net.Addr { return l.addr }
+// Addr returns the bound TCP address, a *net.TCPAddr, as the listener of
+// crypto/tls does. Advertise gives the ws URLs.
+func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 
 // Advertise returns "ws://host[:port]" sections (port left out when it is
 // the default) for the scope, or nil if the listener was not started for

@@ -18,10 +18,6 @@ import (
 	"github.com/go-multiserver/multiserver/stack"
 )
 
-// ErrNoCertificate reports a wss listener configured with neither a
-// tls.Config nor a certificate and key file.
-var ErrNoCertificate = errors.New("ws: wss needs a certificate (Options.TLSConfig, or CertFile and KeyFile)")
-
 // Options configure a ws or wss Transport. The zero value (or nil) is
 // useful: it dials with system root CAs, listens with no extra handler,
 // pings every 30 s and bounds Close to 1 s. A wss listener needs a

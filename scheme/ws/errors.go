@@ -1,0 +1,16 @@
+package ws
+
+import "errors"
+
+// Errors of the ws transport, wrapped with %w and details.
+var (
+	// ErrNoCertificate reports a wss listener configured with neither a
+	// tls.Config nor a certificate and key file.
+	ErrNoCertificate = errors.New("ws: wss needs a certificate (Options.TLSConfig, or CertFile and KeyFile)")
+
+	// ErrTextMessage reports a peer that sent a text message. The
+	// multiserver ws protocol carries binary messages only (JavaScript's
+	// ws closes on text that is not UTF-8); the conn is closed with status
+	// 1003.
+	ErrTextMessage = errors.New("ws: text message received")
+)
