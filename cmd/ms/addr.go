@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+)
+
+var addrCmd = &command{
+	name:    "addr",
+	args:    "ADDRS",
+	summary: "parse and check an address, print its alternatives and sections",
+	detail: `Parse ADDRS and print each alternative (separated by ';') and each of its
+sections (separated by '~') with their arguments, unescaped. Sections of the
+stacks ms knows are also checked the way ms dial checks them (hosts, ports,
+keys), and their canonical form is printed when it differs. On bad input the
+error and its byte position go to stderr and the exit status is 2.
+
+Text output, one block per alternative:
+    alternative 1 (net~shs): net:127.0.0.1:8008~shs:<key>
+      net "127.0.0.1" "8008"
+      shs "<key>"`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+		asJSON := fs.Bool("json", false, "print JSON instead of text")
+		syntax := fs.Bool("syntax", false, "check the grammar only, not the sections (for listen addresses such as net:127.0.0.1:0~shs)")
+		return func(ctx context.Context, e *env, args []string) int {
+			if len(args) != 1 {
+				e.errorf("want exactly one address argument, got %d (quote addresses: ';' and '~' are special in shells)", len(args))
+				return exitUsage
+			}
+			return runAddr(e, args[0], *asJSON, *syntax)
+		}
+	},
+}
+
+// addrJSON is the --json output.
+type addrJSON struct {
+	Address      string    `json:"address"`
+	Alternatives []altJSON `json:"alternatives"`
+}
+
+type altJSON struct {
+	Address   string        `json:"address"`
+	Stack     string        `json:"stack"`
+	Canonical string        `json:"canonical,omitempty"` // when checked
+	Checked   bool          `json:"checked"`             // every section known and valid
+	Sections  []sectionJSON `json:"sections"`
+}
+
+type sectionJSON struct {
+	Name string   `json:"name"`
+	Args []string `json:"args"`
+	ID   string   `json:"id,omitempty"` // the @id of an shs key
+}
+
+// A posError is an error at a byte position of the input.
+type posError struct {
+	input  string
+	offset int
+	err    error
+}
+
+func runAddr(e *env, in string, asJSON, syntaxOnly bool) int {
+	out, perr := describe(in, syntaxOnly)
+	if perr != nil {
+		e.errorf("%v", perr.err)
+		fmt.Fprintf(e.stderr, "  %s\n  %s^\n", caretSafe(perr.input), strings.Repeat(" ", caretColumn(perr.input, perr.offset)))
+		return exitUsage
+	}
+	if asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			e.errorf("%v", err)
+			return exitFailure
+		}
+		return exitOK
+	}
+	writeAddrText(e.stdout, out)
+	return exitOK
+}
+
+func writeAddrText(w io.Writer, out *addrJSON) {
+	for i, a := range out.Alternatives {
+		fmt.Fprintf(w, "alternative %d (%s): %s\n", i+1, a.Stack, a.Address)
+		if a.Canonical != "" && a.Canonical != a.Address {
+			fmt.Fprintf(w, "  canonical: %s\n", a.Canonical)
+		}
+		for _, s := range a.Sections {
+			fmt.Fprintf(w, "  %s", s.Name)
+			for _, arg := range s.Args {
+				fmt.Fprintf(w, " %s", strconv.Quote(arg))
+			}
+			if s.ID != "" {
+				fmt.Fprintf(w, " (%s)", s.ID)
+			}
+			fmt.Fprintln(w)
+		}
+		if !a.Checked {
+			fmt.Fprintln(w, "  (not checked: a section unknown to ms)")
+		}
+	}
+}
+
+// describe parses in and checks the sections ms knows. Because every
+// escape in a valid address is needed, formatting the parsed address gives
+// back the input byte for byte, so section offsets are found by summing
+// formatted lengths.
+func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
+	m, err := msaddr.Parse(in)
+	if err != nil {
+		var se *msaddr.SyntaxError
+		if errors.As(err, &se) {
+			return nil, &posError{input: in, offset: se.Offset, err: err}
+		}
+		return nil, &posError{input: in, offset: 0, err: err}
+	}
+	transports, transforms := parsers()
+	out := &addrJSON{Address: m.String(), Alternatives: []altJSON{}}
+	off := 0
+	for i, a := range m {
+		alt := altJSON{Address: a.String(), Stack: stackName(a), Checked: !syntaxOnly}
+		canon := make(msaddr.Address, len(a))
+		for j, s := range a {
+			sj := sectionJSON{Name: s.Name, Args: s.Args}
+			if sj.Args == nil {
+				sj.Args = []string{}
+			}
+			table, role := transforms, "transform"
+			if j == 0 {
+				table, role = transports, "transport"
+			}
+			p, known := table[s.Name]
+			switch {
+			case syntaxOnly:
+			case !known:
+				alt.Checked = false
+			default:
+				c, err := p.Parse(s)
+				if err != nil {
+					return nil, &posError{input: in, offset: off, err: fmt.Errorf("alternative %d (%s), %s %q at byte %d: %w", i+1, alt.Stack, role, s.Name, off, err)}
+				}
+				canon[j] = c
+				sj.ID = sectionID(c)
+			}
+			alt.Sections = append(alt.Sections, sj)
+			off += len(s.String()) + 1 // and the '~' or ';' after it
+		}
+		if alt.Checked {
+			alt.Canonical = canon.String()
+		}
+		out.Alternatives = append(out.Alternatives, alt)
+	}
+	return out, nil
+}
+
+// stackName is "net~shs" for net:h:1~shs:K.
+func stackName(a msaddr.Address) string {
+	names := make([]string, len(a))
+	for i, s := range a {
+		names[i] = s.Name
+	}
+	return strings.Join(names, "~")
+}
+
+// caretColumn is the column under which a caret points at byte off of s
+// as printed by caretSafe.
+func caretColumn(s string, off int) int {
+	off = min(max(off, 0), len(s))
+	return len([]rune(caretSafe(s[:off])))
+}
+
+// caretSafe shows control characters and invalid UTF-8 as '?' so the
+// caret stays under the offending byte.
+func caretSafe(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		if r < 0x20 || r == 0x7f {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// A command is one ms subcommand. setup declares its flags on fs and
+// returns the function that runs it with the parsed values and the
+// remaining arguments.
+type command struct {
+	name    string
+	args    string // synopsis of the arguments after the flags
+	summary string // one line for the command list
+	detail  string // what "ms CMD -h" says before the flags
+	setup   func(fs *flag.FlagSet) func(ctx context.Context, e *env, args []string) int
+}
+
+// commands lists the subcommands in the order help shows them.
+var commands []*command
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// flags returns the command's flag set (with its runner discarded), for
+// help and tests.
+func (c *command) flags(e *env) *flag.FlagSet {
+	fs, _ := c.flagSet(e)
+	return fs
+}
+
+func (c *command) flagSet(e *env) (*flag.FlagSet, func(context.Context, *env, []string) int) {
+	fs := flag.NewFlagSet("ms "+c.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	r := c.setup(fs)
+	fs.Usage = func() { c.usage(fs.Output(), fs) }
+	return fs, r
+}
+
+func (c *command) usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "usage: ms %s", c.name)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, " [flags]")
+	}
+	if c.args != "" {
+		fmt.Fprintf(w, " %s", c.args)
+	}
+	fmt.Fprintf(w, "\n\n%s\n", strings.TrimSpace(c.detail))
+	if n > 0 {
+		fmt.Fprint(w, "\nflags:\n")
+		fs.PrintDefaults()
+	}
+}
+
+func (c *command) run(ctx context.Context, e *env, args []string) int {
+	fs, r := c.flagSet(e)
+	// Usage asked for with -h goes to stdout, after a bad flag to stderr.
+	var msg strings.Builder
+	fs.SetOutput(&msg)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			io.WriteString(e.stdout, msg.String())
+			return exitOK
+		}
+		io.WriteString(e.stderr, msg.String())
+		return exitUsage
+	}
+	fs.SetOutput(e.stderr)
+	return r(ctx, e, fs.Args())
+}
+
+// usage is the short text for a bare "ms".
+func usage(w io.Writer) {
+	fmt.Fprint(w, "usage: ms COMMAND [flags] [args]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, "\nRun 'ms help' for every flag, 'ms help COMMAND' or 'ms COMMAND -h' for one command.\n")
+}
+
+// help documents every command and every flag.
+func help(w io.Writer) {
+	fmt.Fprint(w, `ms dials and listens on multiserver addresses, such as
+    net:127.0.0.1:8008~shs:<key>;ws://127.0.0.1:8989~shs:<key>;unix:/run/app.sock~noauth
+where ';' separates alternatives and '~' stacks a transform (shs, noauth) on a
+transport (net, ws, unix). Data and results go to stdout, logs to stderr.
+Exit status: 0 success, 1 failure, 2 bad usage or input.
+
+Keys: --secret defaults to $HOME/.ssb/secret when it exists, otherwise a
+fresh key is made for the run (said on stderr). --app-key defaults to the
+Scuttlebutt main network key. Keys are standard base64 of 32 bytes, or ids
+of the form @<base64>.ed25519.
+
+`)
+	usage(w)
+	for _, c := range commands {
+		fmt.Fprint(w, "\n")
+		e := &env{stdout: w, stderr: w, name: "ms " + c.name}
+		fs := c.flags(e)
+		c.usage(w, fs)
+	}
+}
+
+// oneLine folds a multi-line message (such as a multi-alternative dial
+// error) onto one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, ":\n\t", ": ")
+	s = strings.ReplaceAll(s, "\n\t", "; ")
+	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+func init() {
+	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd}
+}

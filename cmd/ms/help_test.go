@@ -1,0 +1,35 @@
+package main
+
+import (
+	"flag"
+	"strings"
+	"testing"
+)
+
+// TestHelp checks that ms help and ms CMD -h document every flag.
+func TestHelp(t *testing.T) {
+	code, all, _ := runMS(t, nil, "help")
+	if code != 0 {
+		t.Fatalf("ms help: exit %d", code)
+	}
+	for _, c := range commands {
+		code, one, _ := runMS(t, nil, c.name, "-h")
+		if code != 0 {
+			t.Errorf("ms %s -h: exit %d, want 0", c.name, code)
+		}
+		if !strings.Contains(all, "usage: ms "+c.name) || !strings.Contains(one, "usage: ms "+c.name) {
+			t.Errorf("ms %s: no usage line in ms help or in -h", c.name)
+		}
+		c.flags(&env{}).VisitAll(func(f *flag.Flag) {
+			if !strings.Contains(all, "  -"+f.Name) || !strings.Contains(one, "  -"+f.Name) {
+				t.Errorf("ms %s: flag -%s missing from ms help or from ms %s -h", c.name, f.Name, c.name)
+			}
+		})
+	}
+	if code, _, stderr := runMS(t, nil, "frobnicate"); code != 2 || !strings.Contains(stderr, "unknown command") {
+		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := runMS(t, nil); code != 2 || !strings.Contains(stderr, "usage: ms COMMAND") {
+		t.Errorf("no command: exit %d, stderr %q", code, stderr)
+	}
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+
+	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/secure/shs"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+var listenCmd = &command{
+	name:    "listen",
+	args:    "ADDRS",
+	summary: "listen on every stack of ADDRS; pipe, echo or forward connections",
+	detail: `Bind every alternative of ADDRS, such as
+    'net:127.0.0.1:0~shs;ws://127.0.0.1:0~shs;unix:/tmp/ms/sock~noauth'
+(listen sections name what to bind; shs takes no key, port 0 picks a free
+port). The FIRST line on stdout is the listener's full advertised address,
+with its key, usable by ms dial as is. Every connection is logged on stderr
+with its stack and the client's key.
+
+What happens to connections:
+  default     the first connection is piped to stdin/stdout, like nc -l;
+              EOF on stdin half-closes it, ms exits when the peer closes
+  --echo      every connection is echoed back
+  --forward   every connection is piped to a TCP service (the server half
+              of a tunnel; see ms dial --local)
+
+SIGINT or SIGTERM stops accepting, closes the connections and the listener
+(removing unix sockets) and exits 0.`,
+	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
+		var o listenOpts
+		o.keys.register(fs)
+		fs.Var(&o.allow, "allow", "admit only shs clients with this `KEY` (@id or base64); repeat for more keys")
+		fs.BoolVar(&o.echo, "echo", false, "echo every connection back to its sender")
+		fs.StringVar(&o.forward, "forward", "", "pipe every connection to the TCP service at `HOST:PORT`")
+		fs.StringVar(&o.scopes, "scope", "device", "where the listener is advertised and, for sections without a host, what it binds: comma-separated `SCOPES` among device, local, private, public")
+		return func(ctx context.Context, e *env, args []string) int {
+			if len(args) != 1 {
+				e.errorf("want exactly one address argument, got %d (quote addresses: ';' and '~' are special in shells)", len(args))
+				return exitUsage
+			}
+			return runListen(ctx, e, &o, args[0])
+		}
+	},
+}
+
+type listenOpts struct {
+	keys    keyFlags
+	allow   stringList
+	echo    bool
+	forward string
+	scopes  string
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// parseScopes parses a comma-separated list of scopes.
+func parseScopes(s string) ([]ms.Scope, error) {
+	var out []ms.Scope
+	for _, f := range strings.Split(s, ",") {
+		sc, err := stack.ParseScope(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, nil
+}
+
+// authorizer returns an Authorize hook admitting only the given keys.
+func authorizer(keys []string) (func(context.Context, ed25519.PublicKey) (any, error), error) {
+	allowed := map[string]bool{}
+	for _, k := range keys {
+		pub, err := shs.ParseID(k)
+		if err != nil {
+			return nil, fmt.Errorf("--allow %w", err)
+		}
+		allowed[string(pub)] = true
+	}
+	return func(_ context.Context, remote ed25519.PublicKey) (any, error) {
+		if !allowed[string(remote)] {
+			return nil, errNotAllowed
+		}
+		return nil, nil
+	}, nil
+}
+
+var errNotAllowed = errors.New("client key not in --allow")
+
+// usageError reports whether a Listen or Dial error is about the address
+// the user wrote rather than the network.
+func usageError(err error) bool {
+	return errors.Is(err, msaddr.ErrSyntax) || errors.Is(err, stack.ErrAddress) || errors.Is(err, ms.ErrNoStack) || errors.Is(err, stack.ErrScope)
+}
+
+func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
+	if o.echo && o.forward != "" {
+		e.errorf("--echo and --forward exclude each other")
+		return exitUsage
+	}
+	if o.forward != "" {
+		if _, _, err := net.SplitHostPort(o.forward); err != nil {
+			e.errorf("--forward: %v", err)
+			return exitUsage
+		}
+	}
+	scopes, err := parseScopes(o.scopes)
+	if err != nil {
+		e.errorf("--scope: %v", err)
+		return exitUsage
+	}
+	var authorize func(context.Context, ed25519.PublicKey) (any, error)
+	if len(o.allow) > 0 {
+		if authorize, err = authorizer(o.allow); err != nil {
+			e.errorf("%v", err)
+			return exitUsage
+		}
+	}
+	id, err := o.keys.load()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	if id.fresh && usesShs(addrs) {
+		e.errorf("%s", id.note())
+	}
+	lc := ms.ListenConfig{
+		Config:  ms.Config{Identity: id.priv, AppKey: id.appKey, Authorize: authorize},
+		Scopes:  scopes,
+		OnError: func(err error) { e.errorf("%v", err) },
+	}
+	ln, err := lc.Listen(ctx, addrs)
+	if err != nil {
+		e.errorf("%v", err)
+		if usageError(err) {
+			return exitUsage
+		}
+		return exitFailure
+	}
+	defer ln.Close()
+	fmt.Fprintln(e.stdout, ln.Addr().String())
+	if o.forward != "" && len(o.allow) == 0 {
+		e.errorf("warning: --forward without --allow: every client that knows the server key reaches %s", o.forward)
+	}
+	if len(o.allow) > 0 {
+		for _, a := range ln.Addr().(*ms.Addr).Multi() {
+			if !hasSection(a, "shs") {
+				e.errorf("warning: --allow applies to shs only; %s admits clients without checking their key", stackName(a))
+			}
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+
+	if !o.echo && o.forward == "" { // like nc -l: one conn on stdin/stdout
+		c, err := ln.Accept()
+		if err != nil {
+			return acceptEnd(ctx, e, err)
+		}
+		ln.Close()
+		logConn(e, 1, c)
+		return pipeStdio(ctx, e, c)
+	}
+
+	var t tracker
+	defer t.shutdown()
+	var n atomic.Int64
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return acceptEnd(ctx, e, err)
+		}
+		id := n.Add(1)
+		logConn(e, id, c)
+		t.serve(c, func(c net.Conn) {
+			if o.echo {
+				echo(e, id, c)
+			} else {
+				forward(e, id, c, o.forward)
+			}
+		})
+	}
+}
+
+// acceptEnd turns the error that ended an accept loop into an exit status:
+// 0 after a signal, 1 if the listener failed.
+func acceptEnd(ctx context.Context, e *env, err error) int {
+	if ctx.Err() != nil && isClosed(err) {
+		return exitOK
+	}
+	e.errorf("%v", err)
+	return exitFailure
+}
+
+func hasSection(a msaddr.Address, name string) bool {
+	for _, s := range a[1:] {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// logConn logs an accepted conn: its number, stack, peer and key.
+func logConn(e *env, id int64, c net.Conn) {
+	peer, stk := c.RemoteAddr().String(), "?"
+	if mc, ok := c.(*ms.Conn); ok {
+		stk = mc.Stack()
+		if ra, ok := mc.RemoteAddr().(*ms.Addr); ok && len(ra.Multi()) > 0 {
+			peer = ra.Multi()[0].Transport().String()
+		}
+	}
+	e.errorf("conn %d: %s from %s, key %s", id, stk, peer, idOf(ms.RemoteKey(c)))
+}
+
+func echo(e *env, id int64, c net.Conn) {
+	n, err := io.Copy(c, c)
+	if err == nil {
+		halfClose(c)
+	}
+	c.Close()
+	logClosed(e, id, n, n, err)
+}
+
+func forward(e *env, id int64, c net.Conn, target string) {
+	var d net.Dialer
+	t, err := d.Dial("tcp", target)
+	if err != nil {
+		c.Close()
+		e.errorf("conn %d: forward: %v", id, err)
+		return
+	}
+	in, out, err := pipe(c, t)
+	logClosed(e, id, in, out, err)
+}
+
+func logClosed(e *env, id, in, out int64, err error) {
+	if err != nil && !isClosed(err) {
+		e.errorf("conn %d: closed after %d bytes in, %d out: %v", id, in, out, err)
+		return
+	}
+	e.errorf("conn %d: closed after %d bytes in, %d out", id, in, out)
+}

@@ -1,0 +1,86 @@
+// Command ms dials and listens on multiserver addresses from the shell: it
+// makes keys, pipes stdin/stdout to a connection like netcat, echoes,
+// forwards connections to a TCP service and tunnels local TCP ports over
+// any stack like ssh -L.
+//
+// Usage:
+//
+//	ms demo                                 a tour on loopback
+//	ms keygen [--out FILE] [--seed HEX64]   make a Scuttlebutt secret
+//	ms id [--secret FILE]                   print the id of a secret
+//	ms addr [--json] ADDRS                  parse an address
+//	ms listen [flags] ADDRS                 listen, echo, forward or pipe
+//	ms dial [flags] ADDRS                   pipe stdin/stdout or tunnel
+//
+// Run "ms help" for every flag. Output meant for scripts (addresses, ids,
+// data) goes to stdout; logs and progress go to stderr. Exit status is 0 on
+// success, 1 when the operation failed and 2 for bad usage or input.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the operation failed (dial refused, file exists, ...)
+	exitUsage   = 2 // bad flags, arguments or address
+)
+
+// env is what a command reads and writes instead of the process globals,
+// so tests can run commands in-process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	name           string // the command, for messages: "ms listen"
+}
+
+// errorf writes one line to stderr, prefixed with the command name.
+func (e *env) errorf(format string, args ...any) {
+	fmt.Fprintf(e.stderr, "%s: %s\n", e.name, oneLine(fmt.Sprintf(format, args...)))
+}
+
+// run runs the ms command line args (without the program name). ctx is
+// cancelled on SIGINT and SIGTERM; commands that serve stop then.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	name := args[0]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 {
+			if c := lookup(args[1]); c != nil {
+				fs := c.flags(&env{stdout: stdout, stderr: stdout, name: "ms " + c.name})
+				fs.SetOutput(stdout)
+				fs.Usage()
+				return exitOK
+			}
+			fmt.Fprintf(stderr, "ms help: unknown command %q\n", args[1])
+			return exitUsage
+		}
+		help(stdout)
+		return exitOK
+	}
+	c := lookup(name)
+	if c == nil {
+		fmt.Fprintf(stderr, "ms: unknown command %q; run 'ms help'\n", name)
+		return exitUsage
+	}
+	e := &env{stdin: stdin, stdout: stdout, stderr: &syncWriter{w: stderr}, name: "ms " + c.name}
+	return c.run(ctx, e, args[1:])
+}

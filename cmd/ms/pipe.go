@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+)
+
+// halfClose shuts down the write side of c so the peer reads EOF, or
+// closes c whole if its stack cannot half-close (ws without shs, for
+// example).
+func halfClose(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		return
+	}
+	c.Close()
+}
+
+// pipe copies between a and b in both directions until both are done. A
+// direction that ends with EOF half-closes its destination, so a tunnel
+// keeps TCP's half-close; one that fails closes both conns. pipe closes a
+// and b before it returns the bytes moved each way and the first error.
+func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
+	type result struct {
+		n     int64
+		err   error
+		aToB  bool
+		first bool
+	}
+	results := make(chan result, 2)
+	var once sync.Once
+	copyHalf := func(dst, src net.Conn, ab bool) {
+		n, err := io.Copy(dst, src)
+		first := false
+		if err != nil {
+			once.Do(func() { first = true })
+			dst.Close()
+			src.Close()
+		} else {
+			halfClose(dst)
+		}
+		results <- result{n, err, ab, first}
+	}
+	go copyHalf(b, a, true)
+	go copyHalf(a, b, false)
+	for range 2 {
+		r := <-results
+		if r.aToB {
+			aToB = r.n
+		} else {
+			bToA = r.n
+		}
+		if r.first {
+			err = r.err
+		}
+	}
+	a.Close()
+	b.Close()
+	return aToB, bToA, err
+}
+
+// pipeStdio pipes e.stdin to c and c to e.stdout, like netcat: EOF on
+// stdin half-closes c, and pipeStdio returns when the peer has closed its
+// side (EOF from c) or ctx is done. The copy from stdin may stay blocked
+// in a read after that; the process exits anyway.
+func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	go func() {
+		_, err := io.Copy(c, e.stdin)
+		if err == nil {
+			halfClose(c)
+		}
+	}()
+	_, err := io.Copy(e.stdout, c)
+	c.Close()
+	switch {
+	case ctx.Err() != nil:
+		e.errorf("interrupted")
+		return exitFailure
+	case err != nil:
+		e.errorf("%v", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+// tracker keeps the conns a server is serving, so a shutdown can close
+// them and wait for their handlers.
+type tracker struct {
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// serve runs handle(c) in a goroutine, or closes c if the tracker was
+// shut down.
+func (t *tracker) serve(c net.Conn, handle func(net.Conn)) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		c.Close()
+		return
+	}
+	if t.conns == nil {
+		t.conns = map[net.Conn]struct{}{}
+	}
+	t.conns[c] = struct{}{}
+	t.wg.Add(1)
+	t.mu.Unlock()
+	go func() {
+		defer t.wg.Done()
+		handle(c)
+		t.mu.Lock()
+		delete(t.conns, c)
+		t.mu.Unlock()
+	}()
+}
+
+// shutdown closes every conn being served and waits for the handlers.
+func (t *tracker) shutdown() {
+	t.mu.Lock()
+	t.closed = true
+	for c := range t.conns {
+		c.Close()
+	}
+	t.mu.Unlock()
+	t.wg.Wait()
+}
+
+// isClosed reports an error from using a closed conn or listener.
+func isClosed(err error) bool { return errors.Is(err, net.ErrClosed) }
+
+// syncWriter serialises writes from concurrent goroutines (logs of
+// several conns).
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

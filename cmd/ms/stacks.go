@@ -1,0 +1,30 @@
+package main
+
+import (
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/tcp"
+	"github.com/go-multiserver/multiserver/scheme/unixsock"
+	"github.com/go-multiserver/multiserver/scheme/ws"
+	"github.com/go-multiserver/multiserver/secure/noauth"
+)
+
+// A sectionParser checks a dial section without I/O and returns its
+// canonical form: the Parse method shared by transports and transforms.
+type sectionParser interface {
+	Parse(s msaddr.Section) (msaddr.Section, error)
+}
+
+// parsers returns the section checkers of the stacks ms dials, by name:
+// transports first, then transforms.
+func parsers() (transports, transforms map[string]sectionParser) {
+	transports = map[string]sectionParser{
+		tcp.Name:      tcp.New(nil),
+		unixsock.Name: unixsock.New(nil),
+		"ws":          ws.New(nil),
+		"wss":         ws.NewSecure(nil),
+	}
+	transforms = map[string]sectionParser{
+		noauth.Name: noauth.New(nil),
+	}
+	return transports, transforms
+}
