@@ -2,6 +2,7 @@ package multiserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -236,18 +237,33 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, hto)
 	defer cancel()
+	// The timeout and ctx hold even for a transform that ignores hctx:
+	// closing the transport conn ends any I/O blocked on it.
+	stop := context.AfterFunc(hctx, func() { raw.Close() })
 	conn := raw
 	layers := make([]net.Conn, 0, len(c.transforms))
 	names := make([]string, 0, len(c.transforms))
 	for i, f := range c.transforms {
 		next, err := f.Client(hctx, conn, c.addr[i+1])
+		if err == nil && i == len(c.transforms)-1 && !stop() {
+			next.Close() // finished just as the timeout or ctx hit
+			err = hctx.Err()
+		}
 		if err != nil {
+			stop()
 			conn.Close()
+			if cerr := hctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+				err = fmt.Errorf("%w (%w)", cerr, err)
+			}
 			return nil, fmt.Errorf("%w: %s: %w", ErrHandshake, f.Name(), err)
 		}
 		conn = next
 		layers = append(layers, conn)
 		names = append(names, f.Name())
+	}
+	if len(c.transforms) == 0 && !stop() {
+		raw.Close()
+		return nil, hctx.Err()
 	}
 	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
 	return &Conn{Conn: conn, local: local, remote: remote, stack: c.name}, nil

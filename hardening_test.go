@@ -300,6 +300,40 @@ func (stubbornTransform) Server(ctx context.Context, c net.Conn) (net.Conn, erro
 	return c, err
 }
 
+// Client waits for the server to speak, without looking at ctx.
+func (stubbornTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
+	_, err := io.ReadFull(c, make([]byte, 1))
+	return c, err
+}
+
+func TestDialHandshakeTimeoutHoldsForTransformIgnoringCtx(t *testing.T) {
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	d := &ms.Dialer{Config: ms.Config{Transforms: []stack.Transform{stubbornTransform{}}}, HandshakeTimeout: 50 * time.Millisecond}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := d.DialContext(context.Background(), "net:"+silent.Addr().String()+"~stubborn")
+		errc <- err
+	}()
+	server, err := silent.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, ms.ErrHandshake) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("Dial: %v, want ErrHandshake wrapping context.DeadlineExceeded", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Dial still blocked 30s after its 50ms handshake timeout")
+	}
+	expectClosedByPeer(t, server, "server side of the timed-out dial")
+}
+
 func TestHandshakeTimeoutHoldsForTransformIgnoringCtx(t *testing.T) {
 	errs := newErrLog(10)
 	lc := &ms.ListenConfig{
