@@ -4,6 +4,7 @@ import (
 	"github.com/go-multiserver/multiserver/scheme/tcp"
 	"github.com/go-multiserver/multiserver/scheme/unixsock"
 	"github.com/go-multiserver/multiserver/secure/noauth"
+	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
 
@@ -19,5 +20,6 @@ func defaultTransports() []stack.Transport {
 func defaultTransforms(c *Config) []stack.Transform {
 	return []stack.Transform{
 		noauth.New(nil),
+		shs.NewTransform(&shs.Config{Identity: c.Identity, AppKey: c.AppKey, Authorize: c.Authorize}),
 	}
 }

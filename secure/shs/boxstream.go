@@ -1,0 +1,416 @@
+package shs
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+
+	"golang.org/x/crypto/nacl/secretbox"
+)
+
+// Box-stream framing (spec.md): every packet is a 34-byte header box
+// (secretbox of uint16 length || body MAC, nonce N) followed by the body
+// ciphertext without its MAC (nonce N+1); the stream ends with a header box
+// of 18 zero bytes.
+const (
+	headerSize = 2 + secretbox.Overhead + secretbox.Overhead // 34
+	macSize    = secretbox.Overhead                          // 16
+	packetSize = headerSize + MaxPacketSize                  // 4130
+
+	// readBufSize holds four full packets. The receive buffer keeps macSize
+	// bytes free in front of the data so a body MAC can be put back in
+	// front of its ciphertext for secretbox.Open.
+	readBufSize = macSize + 4*packetSize
+
+	// writeBatch packets are sealed into one buffer and go out with one
+	// Write on the inner conn: 32 KiB of payload per system call.
+	writeBatch   = 8
+	writeBufSize = writeBatch * packetSize
+)
+
+// Buffers are pooled and held by a conn only while they contain data (a
+// partial frame, undelivered plaintext, or the unsent tail of a packet), so
+// an idle conn holds none.
+var (
+	readPool  = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+	writePool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
+	plainPool = sync.Pool{New: func() any { b := make([]byte, MaxPacketSize); return &b }}
+)
+
+// increment adds one to a 24-byte big-endian counter, wrapping all-0xff to
+// zero like the JS increment-buffer.
+func increment(n *[24]byte) {
+	for i := len(n) - 1; i >= 0; i-- {
+		n[i]++
+		if n[i] != 0 {
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// inHalf is the receiving direction. All fields are guarded by mu.
+type inHalf struct {
+	mu      sync.Mutex
+	key     [32]byte
+	nonce   [24]byte // nonce of the next header; the body's while haveHdr
+	maxBody int
+
+	buf        *[]byte // received, not yet decrypted bytes: buf[start:end]
+	pooled     bool    // buf came from readPool
+	start, end int
+
+	plain        *[]byte // decrypted bytes not yet delivered: plain[pStart:pEnd]
+	plainPooled  bool
+	pStart, pEnd int
+
+	hdr     [18]byte // last opened header
+	haveHdr bool     // hdr belongs to a body still to be received
+	bodyLen int
+
+	err error // sticky: io.EOF after the goodbye, or a fatal error
+}
+
+// release returns buffers that hold nothing.
+func (in *inHalf) release() {
+	if in.buf != nil && in.start == in.end {
+		if in.pooled {
+			readPool.Put(in.buf)
+		}
+		in.buf, in.pooled = nil, false
+	}
+	if in.plain != nil && in.pStart == in.pEnd {
+		if in.plainPooled {
+			plainPool.Put(in.plain)
+		}
+		in.plain, in.plainPooled = nil, false
+	}
+}
+
+// releaseAll drops every buffer (the conn is closed or broken).
+func (in *inHalf) releaseAll() {
+	in.start, in.end, in.pStart, in.pEnd = 0, 0, 0, 0
+	in.release()
+}
+
+// read implements Conn.Read with mu held.
+func (in *inHalf) read(c *Conn, p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := 0
+	for {
+		if in.pEnd > in.pStart {
+			k := copy(p[n:], (*in.plain)[in.pStart:in.pEnd])
+			in.pStart += k
+			n += k
+			if n == len(p) {
+				in.release()
+				return n, nil
+			}
+		}
+		if in.err != nil {
+			if n > 0 {
+				return n, nil
+			}
+			return 0, in.err
+		}
+		k, ok, err := in.next(p[n:])
+		n += k
+		if err != nil {
+			in.err = err
+			in.releaseAll()
+			if n > 0 {
+				return n, nil
+			}
+			return 0, err
+		}
+		if ok {
+			if n == len(p) {
+				in.release()
+				return n, nil
+			}
+			continue
+		}
+		if n > 0 {
+			// Deliver what we have rather than block for more.
+			in.release()
+			return n, nil
+		}
+		if err := in.fill(c); err != nil {
+			in.release()
+			return 0, err
+		}
+	}
+}
+
+// next decodes the next packet from the buffered bytes. It delivers the
+// plaintext into dst if it fits (returning its length) and otherwise keeps
+// it as pending plaintext. ok is false if more bytes are needed. Nonces
+// advance only when a box opens.
+func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
+	if in.buf == nil {
+		return 0, false, nil
+	}
+	b := *in.buf
+	if !in.haveHdr {
+		if in.end-in.start < headerSize {
+			return 0, false, nil
+		}
+		if _, ok := secretbox.Open(in.hdr[:0], b[in.start:in.start+headerSize], &in.nonce, &in.key); !ok {
+			return 0, false, fmt.Errorf("%w: box-stream header", ErrBadMAC)
+		}
+		in.start += headerSize
+		if in.hdr == [18]byte{} {
+			return 0, false, io.EOF // goodbye; later bytes are ignored
+		}
+		l := int(in.hdr[0])<<8 | int(in.hdr[1])
+		if l > in.maxBody {
+			return 0, false, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, l, in.maxBody)
+		}
+		in.haveHdr, in.bodyLen = true, l
+		increment(&in.nonce)
+	}
+	if in.end-in.start < in.bodyLen {
+		return 0, false, nil
+	}
+	// The body MAC travels in the header: put it back in front of the
+	// ciphertext, over the consumed header bytes (or the reserved room).
+	box := b[in.start-macSize : in.start+in.bodyLen]
+	copy(box, in.hdr[2:])
+	if len(dst) >= in.bodyLen {
+		if _, ok := secretbox.Open(dst[:0], box, &in.nonce, &in.key); !ok {
+			return 0, false, fmt.Errorf("%w: box-stream body", ErrBadMAC)
+		}
+		k = in.bodyLen
+	} else {
+		if in.bodyLen <= MaxPacketSize {
+			in.plain, in.plainPooled = plainPool.Get().(*[]byte), true
+		} else {
+			pb := make([]byte, in.bodyLen)
+			in.plain, in.plainPooled = &pb, false
+		}
+		if _, ok := secretbox.Open((*in.plain)[:0], box, &in.nonce, &in.key); !ok {
+			return 0, false, fmt.Errorf("%w: box-stream body", ErrBadMAC)
+		}
+		in.pStart, in.pEnd = 0, in.bodyLen
+	}
+	in.start += in.bodyLen
+	in.haveHdr = false
+	increment(&in.nonce)
+	return k, true, nil
+}
+
+// fill reads once from the inner conn into the receive buffer, making room
+// for the next header or body first. Timeouts keep every buffered byte and
+// are not sticky; end of stream is ErrNoGoodbye.
+func (in *inHalf) fill(c *Conn) error {
+	need := headerSize
+	if in.haveHdr {
+		need = in.bodyLen
+	}
+	if in.buf == nil {
+		in.buf, in.pooled = readPool.Get().(*[]byte), true
+		in.start, in.end = macSize, macSize
+	}
+	b := *in.buf
+	if avail := in.end - in.start; in.start != macSize {
+		copy(b[macSize:], b[in.start:in.end])
+		in.start, in.end = macSize, macSize+avail
+	}
+	if macSize+need > len(b) {
+		// Only bodies above MaxPacketSize (accepted for JS compatibility)
+		// need more than the pooled buffer.
+		nb := make([]byte, macSize+need)
+		copy(nb[macSize:], b[in.start:in.end])
+		if in.pooled {
+			readPool.Put(in.buf)
+		}
+		in.buf, in.pooled = &nb, false
+		b = nb
+	}
+	m, err := c.conn.Read(b[in.end:])
+	in.end += m
+	if m > 0 || err == nil {
+		// An error with data recurs on the next read.
+		return nil
+	}
+	switch {
+	case c.closed.Load():
+		in.err = net.ErrClosed
+	case isTimeout(err):
+		return err
+	case errors.Is(err, io.EOF):
+		if in.end > in.start || in.haveHdr {
+			in.err = fmt.Errorf("%w (inside a packet)", ErrNoGoodbye)
+		} else {
+			in.err = ErrNoGoodbye
+		}
+	default:
+		in.err = err
+	}
+	in.releaseAll()
+	return in.err
+}
+
+// outHalf is the sending direction. All fields are guarded by mu.
+type outHalf struct {
+	mu    sync.Mutex
+	key   [32]byte
+	nonce [24]byte // nonce of the next header
+	wn    [24]byte // working nonce while sealing
+	hdr   [18]byte
+
+	// tail is the unsent rest of a packet whose first bytes went out
+	// before a write deadline fired: buf[tStart:tEnd]. It is sent before
+	// anything else.
+	buf          *[]byte
+	tStart, tEnd int
+
+	err     error // sticky
+	goodbye bool  // goodbye sent or attempted
+}
+
+func (out *outHalf) releaseBuf() {
+	if out.buf != nil && out.tStart == out.tEnd {
+		writePool.Put(out.buf)
+		out.buf = nil
+	}
+}
+
+// writeErr classifies an error of the inner conn's Write: timeouts are
+// returned as they are (the stream stays usable), anything else sticks.
+func (out *outHalf) writeErr(c *Conn, err error) error {
+	if c.closed.Load() {
+		err = net.ErrClosed
+	}
+	if isTimeout(err) {
+		return err
+	}
+	out.err = err
+	out.tStart, out.tEnd = 0, 0
+	out.releaseBuf()
+	return err
+}
+
+// flushTail sends a pending packet tail.
+func (out *outHalf) flushTail(c *Conn) error {
+	if out.tStart == out.tEnd {
+		return nil
+	}
+	nw, err := c.conn.Write((*out.buf)[out.tStart:out.tEnd])
+	out.tStart += nw
+	if err != nil {
+		return out.writeErr(c, err)
+	}
+	out.tStart, out.tEnd = 0, 0
+	return nil
+}
+
+// write implements Conn.Write with mu held.
+func (out *outHalf) write(c *Conn, p []byte) (int, error) {
+	if out.err != nil {
+		return 0, out.err
+	}
+	if out.goodbye {
+		return 0, ErrWriteClosed
+	}
+	if err := out.flushTail(c); err != nil {
+		return 0, err
+	}
+	if len(p) == 0 {
+		out.releaseBuf()
+		return 0, nil
+	}
+	if out.buf == nil {
+		out.buf = writePool.Get().(*[]byte)
+	}
+	b := *out.buf
+	n := 0
+	var lens [writeBatch]int
+	for n < len(p) {
+		// Seal up to writeBatch packets into b with the working nonce.
+		out.wn = out.nonce
+		off, np, sealed := 0, 0, 0
+		for np < writeBatch && n+sealed < len(p) {
+			q := p[n+sealed:]
+			if len(q) > MaxPacketSize {
+				q = q[:MaxPacketSize]
+			}
+			hn := out.wn
+			increment(&out.wn)
+			// Body: MAC || ciphertext lands at off+18, so the ciphertext
+			// starts right after the 34-byte header box.
+			secretbox.Seal(b[off+18:off+18], q, &out.wn, &out.key)
+			increment(&out.wn)
+			out.hdr[0], out.hdr[1] = byte(len(q)>>8), byte(len(q))
+			copy(out.hdr[2:], b[off+18:off+headerSize])
+			secretbox.Seal(b[off:off], out.hdr[:], &hn, &out.key)
+			off += headerSize + len(q)
+			lens[np] = len(q)
+			np++
+			sealed += len(q)
+		}
+		nw, err := c.conn.Write(b[:off])
+		if err == nil {
+			out.nonce = out.wn
+			n += sealed
+			continue
+		}
+		// Commit the packets whose first byte went out: a partly sent
+		// packet's rest becomes the tail, sent before anything else.
+		pos := 0
+		for i := 0; i < np && pos < nw; i++ {
+			end := pos + headerSize + lens[i]
+			increment(&out.nonce)
+			increment(&out.nonce)
+			n += lens[i]
+			if nw < end {
+				out.tStart, out.tEnd = nw, end
+			}
+			pos = end
+		}
+		err = out.writeErr(c, err)
+		out.releaseBuf()
+		return n, err
+	}
+	out.releaseBuf()
+	return n, nil
+}
+
+// writeGoodbye sends the end-of-stream header. Any failure sticks: the
+// stream cannot be continued after a partial goodbye.
+func (out *outHalf) writeGoodbye(c *Conn) error {
+	if out.err != nil {
+		return out.err
+	}
+	if out.goodbye {
+		return nil
+	}
+	if out.tStart != out.tEnd {
+		if _, err := c.conn.Write((*out.buf)[out.tStart:out.tEnd]); err != nil {
+			out.err = err
+			return err
+		}
+		out.tStart, out.tEnd = 0, 0
+	}
+	out.goodbye = true
+	out.releaseBuf()
+	var zero [18]byte
+	var box [headerSize]byte
+	secretbox.Seal(box[:0], zero[:], &out.nonce, &out.key)
+	increment(&out.nonce)
+	increment(&out.nonce)
+	if _, err := c.conn.Write(box[:]); err != nil {
+		out.err = err
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,134 @@
+package shs
+
+import (
+	"context"
+	"fmt"
+	"net"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// Name is the address section name of the transform: "shs".
+const Name = "shs"
+
+// A Transform is the multiserver "shs" transform (stack.Transform). Dial
+// sections are "shs:<server key>" or "shs:<server key>:<seed>"; a listen
+// section is just "shs" and the listener advertises "shs:<its key>".
+type Transform struct {
+	base *Config
+}
+
+var _ stack.Transform = (*Transform)(nil)
+
+// NewTransform returns the "shs" transform configured by cfg (nil means
+// the zero Config): Identity, AppKey, Authorize, HandshakeTimeout and
+// MaxBodySize are used; ServerKey and Seed come from each dial section.
+// cfg is copied. With a nil Identity every Listen call gets a fresh
+// identity of its own (stable for that listener) and so does every dial.
+func NewTransform(cfg *Config) *Transform {
+	base := &Config{}
+	if cfg != nil {
+		base = &Config{
+			Identity:         cfg.Identity,
+			AppKey:           cfg.AppKey,
+			Authorize:        cfg.Authorize,
+			HandshakeTimeout: cfg.HandshakeTimeout,
+			MaxBodySize:      cfg.MaxBodySize,
+		}
+	}
+	if base.Identity != nil {
+		// Prepare the identity once; clones share it. An invalid identity
+		// is reported by each handshake.
+		base.longTerm()
+	}
+	return &Transform{base: base}
+}
+
+// Name returns "shs".
+func (t *Transform) Name() string { return Name }
+
+// Parse checks "shs:KEY" or "shs:KEY:SEED" (base64, standard or URL-safe,
+// padding optional; see ParseKey) and returns it with canonical padded
+// base64. The server key must be a valid ed25519 public key. Errors wrap
+// stack.ErrAddress and ErrBadKey.
+func (t *Transform) Parse(s msaddr.Section) (msaddr.Section, error) {
+	key, seed, err := parseSection(s)
+	if err != nil {
+		return msaddr.Section{}, err
+	}
+	out := msaddr.Section{Name: Name, Args: []string{EncodeKey(key)}}
+	if seed != nil {
+		out.Args = append(out.Args, EncodeKey(seed))
+	}
+	return out, nil
+}
+
+func parseSection(s msaddr.Section) (key, seed []byte, err error) {
+	if s.Name != Name {
+		return nil, nil, fmt.Errorf("%w: %q is not an shs section", stack.ErrAddress, s.Name)
+	}
+	if len(s.Args) != 1 && len(s.Args) != 2 {
+		return nil, nil, fmt.Errorf("%w: shs takes a key and an optional seed (shs:KEY or shs:KEY:SEED), got %d fields", stack.ErrAddress, len(s.Args))
+	}
+	pub, err := ParseID(s.Args[0])
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: shs server key: %w", stack.ErrAddress, err)
+	}
+	if len(s.Args) == 2 {
+		seed, err = ParseKey(s.Args[1])
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: shs seed: %w", stack.ErrAddress, err)
+		}
+	}
+	return pub, seed, nil
+}
+
+// Client runs the client handshake over conn with the server key (and
+// seed) of s, bounded by ctx and Config.HandshakeTimeout, and returns the
+// *Conn.
+func (t *Transform) Client(ctx context.Context, conn net.Conn, s msaddr.Section) (net.Conn, error) {
+	key, seed, err := parseSection(s)
+	if err != nil {
+		return nil, err
+	}
+	cfg := t.base.Clone()
+	cfg.ServerKey, cfg.Seed = key, seed
+	c := Client(conn, cfg)
+	if err := c.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Listen accepts the section "shs" (no arguments) and returns the server
+// side for ln, which advertises "shs:<base64 public key>".
+func (t *Transform) Listen(s msaddr.Section, ln stack.Listener) (stack.ServerTransform, error) {
+	if s.Name != Name {
+		return nil, fmt.Errorf("%w: %q is not an shs section", stack.ErrAddress, s.Name)
+	}
+	if len(s.Args) != 0 {
+		return nil, fmt.Errorf("%w: a listening shs section takes no arguments (the key is the configured identity)", stack.ErrAddress)
+	}
+	cfg := t.base.Clone()
+	pub, err := cfg.PublicKey()
+	if err != nil {
+		return nil, err
+	}
+	return &serverTransform{cfg: cfg, adv: keySection(pub)}, nil
+}
+
+type serverTransform struct {
+	cfg *Config
+	adv msaddr.Section
+}
+
+func (st *serverTransform) Advertise() msaddr.Section { return st.adv }
+
+func (st *serverTransform) Server(ctx context.Context, conn net.Conn) (net.Conn, error) {
+	c := Server(conn, st.cfg)
+	if err := c.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
