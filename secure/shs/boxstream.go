@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/go-multiserver/multiserver/secure/shs/internal/shake"
 )
 
 // Box-stream framing (spec.md): every packet is a 34-byte header box
@@ -413,4 +415,14 @@ func (out *outHalf) writeGoodbye(c *Conn) error {
 		return err
 	}
 	return nil
+}
+
+// newStreamConn returns a Conn over conn whose handshake counts as done,
+// keyed with k: for the vectors and the fuzz targets.
+func newStreamConn(conn net.Conn, k shake.Keys, maxBody int) *Conn {
+	c := &Conn{conn: conn}
+	c.in.key, c.in.nonce, c.in.maxBody = k.DecKey, k.DecNonce, maxBody
+	c.out.key, c.out.nonce = k.EncKey, k.EncNonce
+	c.hsDone.Store(true)
+	return c
 }
