@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strings"
@@ -22,7 +23,8 @@ var dialCmd = &command{
 	summary: "dial ADDRS; pipe stdin/stdout, or tunnel a local TCP port (ssh -L)",
 	detail: `Dial the first alternative of ADDRS that works (as printed by ms listen).
 By default stdin is piped to the connection and the connection to stdout:
-EOF on stdin half-closes the connection, and ms exits when the peer closes.
+EOF on stdin half-closes the connection; ms exits when the peer has closed
+and all of stdin is sent (at once if stdin is a terminal).
 
 With --local, ms listens on a local TCP port instead (loopback when HOST is
 empty), prints its address as the first line on stdout, and tunnels every
@@ -171,6 +173,9 @@ func explain(err error) string {
 		cause = "rejected by the server: wrong server key, or this client's key is not allowed"
 	case errors.Is(err, shs.ErrNetworkKey):
 		cause = "wrong app key (or the server does not speak shs)"
+	case errors.Is(err, ms.ErrHandshake) && errors.Is(err, io.ErrUnexpectedEOF):
+		// A server hangs up on a hello made with another app key.
+		cause = "the server hung up during the handshake: wrong app key, or it does not speak shs"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		cause = "connection refused"
 	case errors.Is(err, os.ErrNotExist):

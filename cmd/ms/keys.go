@@ -25,7 +25,7 @@ given (an existing file is never overwritten), else to stdout. The id
 @<base64>.ed25519 of the new key goes to stderr.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		out := fs.String("out", "", "write the secret to `FILE` (mode 0600, must not exist) instead of stdout")
-		seed := fs.String("seed", "", "make the key from this 32-byte seed, 64 hex digits, instead of at random (deterministic; for tests)")
+		seed := fs.String("seed", "", "make the key from this 32-byte seed, given as 64 hex digits (`HEX64`), instead of at random: the same seed gives the same key")
 		return func(ctx context.Context, e *env, args []string) int {
 			if len(args) != 0 {
 				e.errorf("unexpected arguments %q", args)

@@ -30,7 +30,8 @@ with its stack and the client's key.
 
 What happens to connections:
   default     the first connection is piped to stdin/stdout, like nc -l;
-              EOF on stdin half-closes it, ms exits when the peer closes
+              EOF on stdin half-closes it; ms exits when the peer has
+              closed and all of stdin is sent
   --echo      every connection is echoed back
   --forward   every connection is piped to a TCP service (the server half
               of a tunnel; see ms dial --local)
@@ -87,7 +88,7 @@ func authorizer(keys []string) (func(context.Context, ed25519.PublicKey) (any, e
 	for _, k := range keys {
 		pub, err := shs.ParseID(k)
 		if err != nil {
-			return nil, fmt.Errorf("--allow %w", err)
+			return nil, fmt.Errorf("--allow: %w", err)
 		}
 		allowed[string(pub)] = true
 	}

@@ -55,11 +55,16 @@ func TestMain(m *testing.M) {
 	}))
 }
 
+// goTool finds the go command: the one running the tests when GOROOT is
+// set (go test sets it), else the first in PATH.
 func goTool() string {
-	if p, err := exec.LookPath("go"); err == nil {
-		return p
+	if root := os.Getenv("GOROOT"); root != "" {
+		p := filepath.Join(root, "bin", "go")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
 	}
-	return filepath.Join(runtime.GOROOT(), "bin", "go")
+	return "go"
 }
 
 // lockedBuffer is a bytes.Buffer safe for the exec copier and the test.

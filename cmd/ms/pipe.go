@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 )
 
@@ -61,20 +63,33 @@ func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 	return aToB, bToA, err
 }
 
-// pipeStdio pipes e.stdin to c and c to e.stdout, like netcat: EOF on
-// stdin half-closes c, and pipeStdio returns when the peer has closed its
-// side (EOF from c) or ctx is done. The copy from stdin may stay blocked
-// in a read after that; the process exits anyway.
+// pipeStdio pipes e.stdin to c and c to e.stdout, like netcat. EOF on
+// stdin half-closes c. When the peer has closed its side (EOF from c),
+// pipeStdio returns as soon as stdin is done too, or at once if stdin is
+// a terminal (a person is not made to press ^D to get the prompt back;
+// the read from stdin then stays blocked until the process exits). ctx
+// being done closes c and ends it.
 func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	sent := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(c, e.stdin)
 		if err == nil {
 			halfClose(c)
 		}
+		sent <- err
 	}()
 	_, err := io.Copy(e.stdout, c)
+	if err == nil && !isTerminal(e.stdin) {
+		select {
+		case err = <-sent:
+			if err != nil {
+				err = fmt.Errorf("sending stdin: %w", err)
+			}
+		case <-ctx.Done():
+		}
+	}
 	c.Close()
 	switch {
 	case ctx.Err() != nil:
@@ -85,6 +100,16 @@ func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// isTerminal reports whether r is a terminal (a character device).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // tracker keeps the conns a server is serving, so a shutdown can close

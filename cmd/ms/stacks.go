@@ -6,6 +6,7 @@ import (
 	"github.com/go-multiserver/multiserver/scheme/unixsock"
 	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/noauth"
+	"github.com/go-multiserver/multiserver/secure/shs"
 )
 
 // A sectionParser checks a dial section without I/O and returns its
@@ -25,6 +26,7 @@ func parsers() (transports, transforms map[string]sectionParser) {
 	}
 	transforms = map[string]sectionParser{
 		noauth.Name: noauth.New(nil),
+		shs.Name:    shs.NewTransform(nil),
 	}
 	return transports, transforms
 }

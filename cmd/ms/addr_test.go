@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/go-multiserver/multiserver/secure/shs"
+)
+
+// testKey is a valid ed25519 public key in base64.
+var testKey = shs.EncodeKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey))
+
+func TestAddrText(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{
+			"net and ws with shs",
+			"net:127.0.0.1:8008~shs:" + testKey + ";ws://127.0.0.1:8989~shs:" + testKey,
+			"alternative 1 (net~shs): net:127.0.0.1:8008~shs:" + testKey + "\n" +
+				"  net \"127.0.0.1\" \"8008\"\n" +
+				"  shs \"" + testKey + "\" (@" + testKey + ".ed25519)\n" +
+				"alternative 2 (ws~shs): ws://127.0.0.1:8989~shs:" + testKey + "\n" +
+				"  ws \"//127.0.0.1\" \"8989\"\n" +
+				"  shs \"" + testKey + "\" (@" + testKey + ".ed25519)\n",
+		},
+		{
+			"escapes and canonical form",
+			"net:Example.COM:0080;unix:/tmp/a!~b:c~noauth",
+			"alternative 1 (net): net:Example.COM:0080\n" +
+				"  canonical: net:Example.COM:80\n" +
+				"  net \"Example.COM\" \"0080\"\n" +
+				"alternative 2 (unix~noauth): unix:/tmp/a!~b:c~noauth\n" +
+				"  unix \"/tmp/a~b\" \"c\"\n" +
+				"  noauth\n",
+		},
+		{
+			"unknown stack",
+			"carrier:pigeon~shs:" + testKey,
+			"alternative 1 (carrier~shs): carrier:pigeon~shs:" + testKey + "\n" +
+				"  carrier \"pigeon\"\n" +
+				"  shs \"" + testKey + "\" (@" + testKey + ".ed25519)\n" +
+				"  (not checked: a section unknown to ms)\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMS(t, nil, "addr", tt.in)
+			if code != 0 || stdout != tt.want || stderr != "" {
+				t.Errorf("ms addr %q: exit %d, stderr %q, stdout\n%s\nwant\n%s", tt.in, code, stderr, stdout, tt.want)
+			}
+		})
+	}
+}
+
+func TestAddrJSON(t *testing.T) {
+	in := "net:127.0.0.1:8008~shs:" + testKey + ";unix:/run/x.sock~noauth"
+	code, stdout, stderr := runMS(t, nil, "addr", "--json", in)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var got addrJSON
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	id := "@" + testKey + ".ed25519"
+	want := addrJSON{Address: in, Alternatives: []altJSON{
+		{Address: "net:127.0.0.1:8008~shs:" + testKey, Stack: "net~shs", Canonical: "net:127.0.0.1:8008~shs:" + testKey, Checked: true,
+			Sections: []sectionJSON{{Name: "net", Args: []string{"127.0.0.1", "8008"}}, {Name: "shs", Args: []string{testKey}, ID: id}}},
+		{Address: "unix:/run/x.sock~noauth", Stack: "unix~noauth", Canonical: "unix:/run/x.sock~noauth", Checked: true,
+			Sections: []sectionJSON{{Name: "unix", Args: []string{"/run/x.sock"}}, {Name: "noauth", Args: []string{}}}},
+	}}
+	gotB, _ := json.Marshal(got)
+	wantB, _ := json.Marshal(want)
+	if string(gotB) != string(wantB) {
+		t.Errorf("got  %s\nwant %s", gotB, wantB)
+	}
+	// --syntax accepts a listen address that a dial check refuses.
+	if code, _, stderr := runMS(t, nil, "addr", "--json", "--syntax", "net:127.0.0.1:0~shs"); code != 0 {
+		t.Errorf("--syntax on a listen address: exit %d: %s", code, stderr)
+	}
+}
+
+func TestAddrErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     string
+		offset int
+		msg    string
+	}{
+		{"empty", "", 0, "empty address"},
+		{"capital name", "Net:h:1", 0, "section name must start with a lowercase letter"},
+		{"trailing tilde", "net:h:1~", 7, "trailing '~'"},
+		{"empty alternative", "net:h:1;;ws://h", 8, "empty section"},
+		{"bad escape", "net:h!x:1", 5, "'!' may escape only"},
+		{"bad port", "net:127.0.0.1:1~noauth;net:h:99999~noauth", 23, "alternative 2 (net~noauth), transport \"net\" at byte 23"},
+		{"bad shs key", "net:h:1~shs:AAAA", 8, "alternative 1 (net~shs), transform \"shs\" at byte 8"},
+		{"listen form without --syntax", "net:h:1~shs", 8, "transform \"shs\" at byte 8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMS(t, nil, "addr", tt.in)
+			lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+			if code != 2 || stdout != "" || len(lines) != 3 {
+				t.Fatalf("exit %d, stdout %q, stderr\n%s\nwant exit 2, no stdout, three lines on stderr", code, stdout, stderr)
+			}
+			if !strings.HasPrefix(lines[0], "ms addr: ") || !strings.Contains(lines[0], tt.msg) {
+				t.Errorf("message %q does not say %q", lines[0], tt.msg)
+			}
+			if lines[1] != "  "+tt.in {
+				t.Errorf("second line %q, want the input", lines[1])
+			}
+			if col := strings.Index(lines[2], "^"); col != 2+tt.offset {
+				t.Errorf("caret at column %d, want %d (byte %d)\n%s\n%s", col, 2+tt.offset, tt.offset, lines[1], lines[2])
+			}
+		})
+	}
+	if code, _, _ := runMS(t, nil, "addr"); code != 2 {
+		t.Errorf("addr without argument: exit %d, want 2", code)
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-multiserver/multiserver/secure/shs"
+)
+
+// TestDialFailures checks that every failed dial exits 1 with one line
+// on stderr saying what went wrong.
+func TestDialFailures(t *testing.T) {
+	skipWithoutSignals(t)
+	srvSecret, srvPub := secretFile(t, 1)
+	okSecret, okPub := secretFile(t, 2)
+	otherSecret, _ := secretFile(t, 3)
+	_, strangerPub := secretFile(t, 4)
+	ln := start(t, nil, "listen", "--secret", srvSecret, "--allow", shs.EncodeKey(okPub), "--echo", "net:127.0.0.1:0~shs")
+	addr := ln.firstLine()
+	host := strings.TrimPrefix(strings.Split(addr, "~")[0], "net:")
+
+	// The allowed client gets through.
+	d := start(t, strings.NewReader("hi"), "dial", "--secret", okSecret, addr)
+	if code := d.wait(); code != 0 || d.stdout() != "hi" {
+		t.Fatalf("allowed client: exit %d, stdout %q, stderr %s", code, d.stdout(), d.stderr.String())
+	}
+
+	closedPort := func() string { // a port nobody listens on any more
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := l.Addr().String()
+		l.Close()
+		return a
+	}()
+	silent := silentServer(t)
+	wrongKey := strings.Replace(addr, shs.EncodeKey(srvPub), shs.EncodeKey(strangerPub), 1)
+	appKey := shs.EncodeKey(bytes.Repeat([]byte{5}, 32))
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"wrong server key", []string{"--secret", okSecret, wrongKey}, 1, "rejected by the server"},
+		{"wrong app key", []string{"--secret", okSecret, "--app-key", appKey, addr}, 1, "wrong app key"},
+		{"not allowed", []string{"--secret", otherSecret, addr}, 1, "rejected by the server"},
+		{"refused", []string{"--secret", okSecret, "net:" + closedPort + "~shs:" + shs.EncodeKey(srvPub)}, 1, "connection refused"},
+		{"timeout", []string{"--secret", okSecret, "--timeout", "300ms", "net:" + silent + "~shs:" + shs.EncodeKey(srvPub)}, 1, "timed out"},
+		{"no unix socket", []string{"unix:/nonexistent/ms.sock~noauth"}, 1, "no such socket"},
+		{"bad address", []string{"net:" + host + "~shs:AAAA"}, 2, "shs"},
+		{"unknown stack", []string{"carrier:pigeon~shs:" + shs.EncodeKey(srvPub)}, 2, "no known stack"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMS(t, strings.NewReader("data"), append([]string{"dial"}, tt.args...)...)
+			if code != tt.code || stdout != "" {
+				t.Errorf("exit %d, stdout %q; want %d and nothing; stderr %q", code, stdout, tt.code, stderr)
+			}
+			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "ms dial: ") || !strings.Contains(stderr, tt.msg) {
+				t.Errorf("stderr %q: want one line starting \"ms dial: \" and saying %q", stderr, tt.msg)
+			}
+		})
+	}
+	if code := ln.interrupt(); code != 0 {
+		t.Errorf("listen: exit %d", code)
+	}
+	if log := ln.stderr.String(); !strings.Contains(log, "client key not in --allow") {
+		t.Errorf("listen stderr does not say a client was refused:\n%s", log)
+	}
+}
+
+// silentServer accepts TCP conns and never answers, until the test ends.
+func silentServer(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String()
+}
