@@ -204,31 +204,42 @@ func TestLowOrderEphemeralInMsg2(t *testing.T) {
 // the client signature must cover.
 func handMsg3(t *testing.T, raw net.Conn) (box func(plain []byte) []byte, signed []byte) {
 	t.Helper()
-	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	box, signed, err := tryHandMsg3(raw)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return box, signed
+}
+
+func tryHandMsg3(raw net.Conn) (box func(plain []byte) []byte, signed []byte, err error) {
+	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
 	raw.Write(append(auth.Sum(eph.PublicKey().Bytes(), &shs.MainNetKey)[:], eph.PublicKey().Bytes()...))
 	msg2 := make([]byte, 64)
 	if _, err := io.ReadFull(raw, msg2); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	peph, err := ecdh.X25519().NewPublicKey(msg2[32:])
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	ab, err := eph.ECDH(peph)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	bx, err := shake.Curve25519Public(serverKey.Public().(ed25519.PublicKey))
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	bxp, _ := ecdh.X25519().NewPublicKey(bx)
+	bxp, err := ecdh.X25519().NewPublicKey(bx)
+	if err != nil {
+		return nil, nil, err
+	}
 	aB, err := eph.ECDH(bxp)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	key := sha256.Sum256(append(append(append([]byte{}, shs.MainNetKey[:]...), ab...), aB...))
 	abHash := sha256.Sum256(ab)
@@ -236,7 +247,7 @@ func handMsg3(t *testing.T, raw net.Conn) (box func(plain []byte) []byte, signed
 	return func(plain []byte) []byte {
 		var zero [24]byte
 		return secretbox.Seal(nil, plain, &zero, &key)
-	}, signed
+	}, signed, nil
 }
 
 func TestMsg3Rejections(t *testing.T) {
