@@ -3,6 +3,7 @@ package interop
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 // goConnResult is what the Go echo server saw on one accepted conn.
 type goConnResult struct {
 	stack, remote string
+	remoteKey     string // base64, "" for none
 	bytes         int64
 	readErr       error // nil when the peer ended cleanly (goodbye / EOF)
 	closeWriteErr error // from sending our goodbye after the echo
@@ -65,6 +67,9 @@ func startGoServer(t testing.TB, lc *ms.ListenConfig, addrs string) *goServer {
 				c.SetDeadline(time.Now().Add(60 * time.Second))
 				n, rerr := io.Copy(c, c)
 				r := goConnResult{stack: mc.Stack(), remote: mc.RemoteAddr().String(), bytes: n, readErr: rerr}
+				if k := mc.RemoteKey(); k != nil {
+					r.remoteKey = base64.StdEncoding.EncodeToString(k)
+				}
 				r.closeWriteErr = mc.CloseWrite()
 				s.conns <- r
 			}()
