@@ -14,6 +14,7 @@ import (
 var testKey = shs.EncodeKey(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{1}, 32)).Public().(ed25519.PublicKey))
 
 func TestAddrText(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, in, want string
 	}{
@@ -57,6 +58,7 @@ func TestAddrText(t *testing.T) {
 }
 
 func TestAddrJSON(t *testing.T) {
+	t.Parallel()
 	in := "net:127.0.0.1:8008~shs:" + testKey + ";unix:/run/x.sock~noauth"
 	code, stdout, stderr := runMS(t, nil, "addr", "--json", in)
 	if code != 0 {
@@ -85,6 +87,7 @@ func TestAddrJSON(t *testing.T) {
 }
 
 func TestAddrErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		in     string

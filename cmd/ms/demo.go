@@ -28,7 +28,7 @@ fresh client key, echo a few MiB and print per stack the keys each side saw
 and the throughput. Touches no files but a temporary directory for the unix
 socket, removed at the end. Exit status 0 when every stack worked.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
-		mib := fs.Int("mib", 4, "echo `N` MiB over each stack")
+		mib := fs.Int("mib", 8, "echo `N` MiB over each stack")
 		return func(ctx context.Context, e *env, args []string) int {
 			if len(args) != 0 {
 				e.errorf("unexpected arguments %q", args)

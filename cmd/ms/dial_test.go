@@ -13,6 +13,7 @@ import (
 // TestDialFailures checks that every failed dial exits 1 with one line
 // on stderr saying what went wrong.
 func TestDialFailures(t *testing.T) {
+	t.Parallel()
 	skipWithoutSignals(t)
 	srvSecret, srvPub := secretFile(t, 1)
 	okSecret, okPub := secretFile(t, 2)

@@ -8,6 +8,7 @@ import (
 
 // TestHelp checks that ms help and ms CMD -h document every flag.
 func TestHelp(t *testing.T) {
+	t.Parallel()
 	code, all, _ := runMS(t, nil, "help")
 	if code != 0 {
 		t.Fatalf("ms help: exit %d", code)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestKeygenID(t *testing.T) {
+	t.Parallel()
 	want := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))
 	wantPub := want.Public().(ed25519.PublicKey)
 	wantID := shs.FormatID(wantPub)
@@ -68,6 +69,7 @@ func TestKeygenID(t *testing.T) {
 }
 
 func TestKeygenIDErrors(t *testing.T) {
+	t.Parallel()
 	bad := filepath.Join(t.TempDir(), "bad")
 	if err := os.WriteFile(bad, []byte(`{"curve":"ed25519"}`), 0o600); err != nil {
 		t.Fatal(err)
@@ -98,6 +100,7 @@ func TestKeygenIDErrors(t *testing.T) {
 
 // TestIDDefaultSecret checks that $HOME/.ssb/secret is the default.
 func TestIDDefaultSecret(t *testing.T) {
+	t.Parallel()
 	env := testEnv(t)
 	var home string
 	for _, kv := range env {

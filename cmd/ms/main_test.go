@@ -103,12 +103,15 @@ type proc struct {
 func testEnv(t *testing.T, extra ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "USERPROFILE=") {
+		if !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "USERPROFILE=") && !strings.HasPrefix(kv, "GORACE=") {
 			env = append(env, kv)
 		}
 	}
 	home := t.TempDir()
-	return append(append(env, "HOME="+home, "USERPROFILE="+home), extra...)
+	// A -race binary sleeps 1s at exit unless told not to; halt_on_error
+	// makes a race in the child fail its exit status.
+	env = append(env, "HOME="+home, "USERPROFILE="+home, "GORACE=atexit_sleep_ms=0 halt_on_error=1")
+	return append(env, extra...)
 }
 
 // start runs ms with args and stdin (nil: empty). The process is killed
