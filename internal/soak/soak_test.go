@@ -1,0 +1,66 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	// The soak re-runs its own executable (here, the test binary) as the
+	// server and client processes.
+	if role := os.Getenv(roleEnv); role != "" {
+		os.Exit(child(role, strings.Fields(os.Getenv(argsEnv))))
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func TestIdleSmall(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-mode", "idle", "-n", "50", "-conc", "8"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+	for _, p := range []string{"shs", "tls"} {
+		if !strings.Contains(out.String(), p+": 50 idle conns") {
+			t.Errorf("no %s section in the report", p)
+		}
+	}
+	row := regexp.MustCompile(`(?m)^  (server|client) +\d+ +\d+ +\d+ +[\d.]+ +-?\d+ +[\d.]+ `)
+	if got := len(row.FindAllString(out.String(), -1)); got != 4 {
+		t.Errorf("%d measurement rows, want 4 (server and client for shs and tls)", got)
+	}
+}
+
+func TestFloodSmall(t *testing.T) {
+	var out bytes.Buffer
+	if err := run([]string{"-mode", "flood", "-clients", "2", "-duration", "300ms"}, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+	acc := regexp.MustCompile(`server accepted (\d+) handshakes`)
+	m := acc.FindAllStringSubmatch(out.String(), -1)
+	if len(m) != 2 {
+		t.Fatalf("want an accepted count for shs and tls in:\n%s", out.String())
+	}
+	for _, x := range m {
+		if x[1] == "0" {
+			t.Errorf("a flood accepted no handshakes:\n%s", out.String())
+		}
+	}
+	if strings.Contains(out.String(), "first legitimate failure") {
+		t.Errorf("the legitimate client failed under a 2-client flood:\n%s", out.String())
+	}
+}
+
+func TestBadOptions(t *testing.T) {
+	for _, args := range [][]string{{"-proto", "quic"}, {"-mode", "x"}, {"-n", "0"}} {
+		if err := run(args, &bytes.Buffer{}); err == nil {
+			t.Errorf("run(%q) succeeded", args)
+		}
+	}
+}
