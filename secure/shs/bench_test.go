@@ -1,0 +1,261 @@
+package shs_test
+
+import (
+	"crypto/ecdh"
+	"crypto/rand"
+	"io"
+	"net"
+	"runtime"
+	"testing"
+
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/go-multiserver/multiserver/secure/shs"
+	"github.com/go-multiserver/multiserver/secure/shs/internal/shake"
+)
+
+// The stream benchmarks follow the baseline method (go-anchors.md §5): one
+// connection made before the timer starts; an op moves 64 MiB in 32 KiB
+// writes. One-way: the server reads and discards, then acks with a byte.
+// Echo: a goroutine writes while the benchmark reads the echo back; the
+// server copies through a 32 KiB buffer. MB/s counts the 64 MiB once.
+const (
+	benchOp    = 64 << 20
+	benchWrite = 32 << 10
+)
+
+// BenchmarkSecretbox4K is the crypto ceiling: seal and open one 4096-byte
+// box-stream body.
+func BenchmarkSecretbox4K(b *testing.B) {
+	var key [32]byte
+	var nonce [24]byte
+	rand.Read(key[:])
+	msg := make([]byte, 4096)
+	box := make([]byte, 0, 4096+secretbox.Overhead)
+	out := make([]byte, 0, 4096)
+	b.SetBytes(4096)
+	b.ReportAllocs()
+	for b.Loop() {
+		box = secretbox.Seal(box[:0], msg, &nonce, &key)
+		var ok bool
+		if out, ok = secretbox.Open(out[:0], box, &nonce, &key); !ok {
+			b.Fatal("open failed")
+		}
+	}
+}
+
+type benchPair func(testing.TB) (client, server net.Conn)
+
+func rawTCP(tb testing.TB) (net.Conn, net.Conn) { return tcpPair(tb) }
+
+func shsTCP(tb testing.TB) (net.Conn, net.Conn) {
+	c1, c2 := tcpPair(tb)
+	cc, sc := handshakePair(tb, c1, c2, clientConfig(), serverConfig())
+	return cc, sc
+}
+
+func benchOneWay(b *testing.B, pair benchPair) {
+	c, s := pair(b)
+	defer c.Close()
+	defer s.Close()
+	done := make(chan error, 1)
+	go func() {
+		buf := make([]byte, benchWrite)
+		for {
+			n := 0
+			for n < benchOp {
+				k, err := s.Read(buf)
+				if err != nil {
+					done <- err
+					return
+				}
+				n += k
+			}
+			if _, err := s.Write([]byte{1}); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	msg := make([]byte, benchWrite)
+	ack := make([]byte, 1)
+	b.SetBytes(benchOp)
+	b.ReportAllocs()
+	for b.Loop() {
+		for n := 0; n < benchOp; n += benchWrite {
+			if _, err := c.Write(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := io.ReadFull(c, ack); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	<-done
+}
+
+func benchEcho(b *testing.B, pair benchPair) {
+	c, s := pair(b)
+	defer c.Close()
+	defer s.Close()
+	go func() {
+		buf := make([]byte, benchWrite)
+		io.CopyBuffer(struct{ io.Writer }{s}, struct{ io.Reader }{s}, buf)
+	}()
+	msg := make([]byte, benchWrite)
+	buf := make([]byte, benchWrite)
+	b.SetBytes(benchOp)
+	b.ReportAllocs()
+	for b.Loop() {
+		errc := make(chan error, 1)
+		go func() {
+			for n := 0; n < benchOp; n += benchWrite {
+				if _, err := c.Write(msg); err != nil {
+					errc <- err
+					return
+				}
+			}
+			errc <- nil
+		}()
+		for n := 0; n < benchOp; {
+			k, err := c.Read(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n += k
+		}
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkTCPOneWay(b *testing.B)       { benchOneWay(b, rawTCP) }
+func BenchmarkTCPEcho(b *testing.B)         { benchEcho(b, rawTCP) }
+func BenchmarkBoxStreamOneWay(b *testing.B) { benchOneWay(b, shsTCP) }
+func BenchmarkBoxStreamEcho(b *testing.B)   { benchEcho(b, shsTCP) }
+
+// BenchmarkHandshakeTCP: a new loopback TCP conn per op, the full
+// handshake on both ends (in this process), one byte from server to client
+// (proves the server finished), close.
+func BenchmarkHandshakeTCP(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	scfg := serverConfig()
+	sln := shs.NewListener(ln, scfg)
+	srvDone := make(chan struct{})
+	go func() {
+		defer close(srvDone)
+		for {
+			c, err := sln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.Write([]byte{1})
+				c.Close()
+			}()
+		}
+	}()
+	d := &shs.Dialer{Config: clientConfig()}
+	one := make([]byte, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	b.StopTimer()
+	ln.Close()
+	<-srvDone
+}
+
+// BenchmarkHandshakePipe: both handshakes over net.Pipe, no TCP.
+func BenchmarkHandshakePipe(b *testing.B) {
+	scfg, ccfg := serverConfig(), clientConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		c1, c2 := net.Pipe()
+		cc, sc := shs.Client(c1, ccfg), shs.Server(c2, scfg)
+		errc := make(chan error, 1)
+		go func() { errc <- sc.Handshake() }()
+		if err := cc.Handshake(); err != nil {
+			b.Fatal(err)
+		}
+		if err := <-errc; err != nil {
+			b.Fatal(err)
+		}
+		c1.Close()
+		c2.Close()
+	}
+}
+
+// BenchmarkHandshakePipeUncached is BenchmarkHandshakePipe with the
+// validated-key cache off: every handshake checks and converts the remote
+// long-term key again, as for a peer never seen before.
+func BenchmarkHandshakePipeUncached(b *testing.B) {
+	shake.DisableCache = true
+	defer func() { shake.DisableCache = false }()
+	BenchmarkHandshakePipe(b)
+}
+
+// X25519 with a reused private key: crypto/ecdh does one ladder; the
+// x/crypto wrapper builds an ecdh key per call (two ladders).
+func BenchmarkX25519(b *testing.B) {
+	priv, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	peer, _ := ecdh.X25519().GenerateKey(rand.Reader)
+	b.Run("crypto-ecdh", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := priv.ECDH(peer.PublicKey()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("x-crypto-curve25519", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := curve25519.X25519(priv.Bytes(), peer.PublicKey().Bytes()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkIdleConnHeap reports the heap held per established, idle shs
+// conn (one end; the TCP socket's own Go objects included), after a
+// message has gone each way so any buffer that was going to stay would
+// have stayed.
+func BenchmarkIdleConnHeap(b *testing.B) {
+	const n = 200
+	var ms0, ms1 runtime.MemStats
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&ms0)
+		conns := make([]net.Conn, 0, 2*n)
+		for range n {
+			c, s := shsTCP(b)
+			c.Write([]byte("ping"))
+			s.Read(make([]byte, 4))
+			s.Write([]byte("pong"))
+			c.Read(make([]byte, 4))
+			conns = append(conns, c, s)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&ms1)
+		b.ReportMetric(float64(ms1.HeapAlloc-ms0.HeapAlloc)/(2*n), "heapB/conn")
+		for _, c := range conns {
+			c.Close()
+		}
+		b.StartTimer()
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package shs_test
+
+const raceEnabled = true
