@@ -145,4 +145,3 @@ func FuzzClientHandshake(f *testing.F) {
 		}
 	})
 }
-
