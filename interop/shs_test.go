@@ -13,10 +13,12 @@ import (
 	"golang.org/x/net/nettest"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/scheme/ws"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 // shsTransports are the transports every shs cell runs over.
-var shsTransports = []string{"net"}
+var shsTransports = []string{"net", "ws"}
 
 // families are the loopback hosts every shs cell runs on.
 var families = []struct{ name, host string }{
@@ -58,14 +60,19 @@ func skipNoIPv6(t *testing.T, host string) {
 
 func pubKey(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
 
+// goTransports are added to every Go Dialer and ListenConfig here: the ws
+// transport through Config.Transports while the root package does not yet
+// include it in its default stacks.
+var goTransports = []stack.Transport{ws.New(nil)}
+
 // shsDialer is the Go client identity used against the JS server.
 func shsDialer() *ms.Dialer {
-	return &ms.Dialer{Config: ms.Config{Identity: keyFromSeed(clientSeed), AppKey: testAppKey}}
+	return &ms.Dialer{Config: ms.Config{Identity: keyFromSeed(clientSeed), AppKey: testAppKey, Transports: goTransports}}
 }
 
 // shsListenConfig is the Go server identity used for the JS client.
 func shsListenConfig() *ms.ListenConfig {
-	return &ms.ListenConfig{Config: ms.Config{Identity: keyFromSeed(serverSeed), AppKey: testAppKey}}
+	return &ms.ListenConfig{Config: ms.Config{Identity: keyFromSeed(serverSeed), AppKey: testAppKey, Transports: goTransports}}
 }
 
 // TestGoClientJSServer: net+shs and ws+shs echo cells, Go dialling the
@@ -158,11 +165,17 @@ func TestJSClientGoServer(t *testing.T) {
 						t.Run(sz.name, func(t *testing.T) {
 							r := runJSClient(t, addr, sz.n, jsClientOpts{})
 							g := srv.result(t)
-							if r.code != 0 {
+							switch {
+							case r.code == 0 && strings.Contains(r.stdout, "close=goodbye"):
+							case tr == "ws" && r.code == 3 && strings.Contains(r.stderr, "exact but the stream ended with: unexpected hangup"):
+								// The JS client closes the whole WebSocket
+								// right after its goodbye (pull-websocket has
+								// no half-close), so the Go server's answering
+								// goodbye can meet a closed socket. The echo
+								// was complete; see README "ws close".
+								t.Logf("JS client closed the WebSocket before the Go server's goodbye arrived: %v", r)
+							default:
 								t.Fatalf("JS client: %v", r)
-							}
-							if !strings.Contains(r.stdout, "close=goodbye") {
-								t.Errorf("JS client: %v", r)
 							}
 							if g.bytes != int64(sz.n) || g.readErr != nil {
 								t.Errorf("Go server: echoed %d bytes, peer end %v; want %d and the goodbye", g.bytes, g.readErr, sz.n)
