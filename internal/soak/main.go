@@ -65,6 +65,8 @@ type options struct {
 	clients  int
 	duration time.Duration
 	pprof    string
+
+	results *[]idleResult // if not nil, runIdle appends its figures (for the benchmark)
 }
 
 func parseOptions(args []string) (*options, error) {
@@ -270,22 +272,54 @@ func runIdle(o *options, proto string, out io.Writer) error {
 		ops := num(b, "reads") + num(b, "writes") - num(a, "reads") - num(a, "writes")
 		return (num(b, "mallocs") - num(a, "mallocs")) / ops
 	}
-	fmt.Fprintf(out, "\n%s: %d idle conns (connected in %ss)\n", proto, o.n, d["secs"])
+	side := func(base, conn, e2, e3 map[string]string) sideResult {
+		return sideResult{
+			HeapPerConn:          perConn(base, conn, "heap"),
+			HeapPerConnAfterEcho: perConn(base, e3, "heap"),
+			StackPerConn:         perConn(base, e3, "stack"),
+			RSS:                  num(e3, "rss"),
+			RSSPerConn:           perConn(base, e3, "rss"),
+			AllocsPerOp:          perOp(e2, e3),
+		}
+	}
+	r := idleResult{Proto: proto, N: o.n, ConnectSecs: num(d, "secs"), Server: side(s0, s1, s2, s3), Client: side(c0, c1, c2, c3)}
+	if o.results != nil {
+		*o.results = append(*o.results, r)
+	}
+	fmt.Fprintf(out, "\n%s: %d idle conns (connected in %.2fs)\n", proto, o.n, r.ConnectSecs)
 	fmt.Fprintf(out, "  %-6s %12s %12s %12s %14s %12s %12s\n", "side", "heap B/conn", "heap after", "stack B/conn", "RSS MiB at n", "RSS B/conn", "allocs/op")
 	fmt.Fprintf(out, "  %-6s %12s %12s %12s %14s %12s %12s\n", "", "(connected)", "echo B/conn", "", "(after echo)", "", "(round 2)")
-	for _, r := range []struct {
-		side               string
-		base, conn, e2, e3 map[string]string
-		note               string
+	for _, x := range []struct {
+		side string
+		r    sideResult
+		note string
 	}{
-		{"server", s0, s1, s2, s3, "incl. the echo handler's goroutine and 1 KiB read buffer"},
-		{"client", c0, c1, c2, c3, "conns only: no goroutine or buffer per conn"},
+		{"server", r.Server, "incl. the echo handler's goroutine and 1 KiB read buffer"},
+		{"client", r.Client, "conns only: no goroutine or buffer per conn"},
 	} {
-		fmt.Fprintf(out, "  %-6s %12.0f %12.0f %12.0f %14.1f %12.0f %12.2f   %s\n", r.side,
-			perConn(r.base, r.conn, "heap"), perConn(r.base, r.e3, "heap"), perConn(r.base, r.e3, "stack"),
-			num(r.e3, "rss")/(1<<20), perConn(r.base, r.e3, "rss"), perOp(r.e2, r.e3), r.note)
+		fmt.Fprintf(out, "  %-6s %12.0f %12.0f %12.0f %14.1f %12.0f %12.2f   %s\n", x.side,
+			x.r.HeapPerConn, x.r.HeapPerConnAfterEcho, x.r.StackPerConn, x.r.RSS/(1<<20), x.r.RSSPerConn, x.r.AllocsPerOp, x.note)
 	}
 	return nil
+}
+
+// idleResult is what runIdle measured for one protocol.
+type idleResult struct {
+	Proto          string
+	N              int
+	ConnectSecs    float64
+	Server, Client sideResult
+}
+
+// sideResult is one process's figures: bytes per conn are deltas from
+// the process before any conn, divided by the number of conns.
+type sideResult struct {
+	HeapPerConn          float64 // Go heap (HeapAlloc) once connected
+	HeapPerConnAfterEcho float64 // the same after two echo rounds
+	StackPerConn         float64 // goroutine stacks (StackInuse)
+	RSS                  float64 // resident set size at n conns, bytes
+	RSSPerConn           float64
+	AllocsPerOp          float64 // heap allocations per Read or Write in echo round 2
 }
 
 func runFlood(o *options, proto string, out io.Writer) error {

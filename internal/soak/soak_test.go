@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -62,5 +63,42 @@ func TestBadOptions(t *testing.T) {
 		if err := run(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("run(%q) succeeded", args)
 		}
+	}
+}
+
+// BenchmarkIdleConns runs the idle soak once per iteration and reports its
+// figures as benchmark metrics, for benchstat:
+//
+//	go test -run '^$' -bench IdleConns -benchtime 1x -count 5 ./internal/soak
+//
+// SOAK_N sets the number of conns (default 10000).
+func BenchmarkIdleConns(b *testing.B) {
+	n := "10000"
+	if v := os.Getenv("SOAK_N"); v != "" {
+		n = v
+	}
+	for _, proto := range []string{"shs", "tls"} {
+		b.Run(proto, func(b *testing.B) {
+			var res []idleResult
+			for b.Loop() {
+				o, err := parseOptions([]string{"-mode", "idle", "-n", n})
+				if err != nil {
+					b.Fatal(err)
+				}
+				o.results = &res
+				if err := runIdle(o, proto, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			r := res[len(res)-1]
+			b.ReportMetric(r.Server.HeapPerConn, "server-heap-B/conn")
+			b.ReportMetric(r.Client.HeapPerConn, "client-heap-B/conn")
+			b.ReportMetric(r.Server.StackPerConn, "server-stack-B/conn")
+			b.ReportMetric(r.Server.RSS/(1<<20), "server-RSS-MiB")
+			b.ReportMetric(r.Client.RSS/(1<<20), "client-RSS-MiB")
+			b.ReportMetric(r.Server.AllocsPerOp, "server-allocs/op")
+			b.ReportMetric(r.Client.AllocsPerOp, "client-allocs/op")
+			b.ReportMetric(0, "ns/op") // wall time per run says nothing here
+		})
 	}
 }
