@@ -111,8 +111,8 @@ func writeAddrText(w io.Writer, out *addrJSON) {
 
 // describe parses in and checks the sections ms knows. Because every
 // escape in a valid address is needed, formatting the parsed address gives
-// back the input byte for byte, so section offsets are found by summing
-// formatted lengths.
+// back the input byte for byte (FuzzOffsets checks it), so section offsets
+// are found by summing formatted lengths.
 func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 	m, err := msaddr.Parse(in)
 	if err != nil {
@@ -124,11 +124,12 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 	}
 	transports, transforms := parsers()
 	out := &addrJSON{Address: m.String(), Alternatives: []altJSON{}}
-	off := 0
+	offs := offsets(m)
 	for i, a := range m {
 		alt := altJSON{Address: a.String(), Stack: stackName(a), Checked: !syntaxOnly}
 		canon := make(msaddr.Address, len(a))
 		for j, s := range a {
+			off := offs[i][j]
 			sj := sectionJSON{Name: s.Name, Args: s.Args}
 			if sj.Args == nil {
 				sj.Args = []string{}
@@ -151,7 +152,6 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 				sj.ID = sectionID(c)
 			}
 			alt.Sections = append(alt.Sections, sj)
-			off += len(s.String()) + 1 // and the '~' or ';' after it
 		}
 		if alt.Checked {
 			alt.Canonical = canon.String()
@@ -159,6 +159,21 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 		out.Alternatives = append(out.Alternatives, alt)
 	}
 	return out, nil
+}
+
+// offsets returns the byte offset of every section of m in m.String(),
+// which is the input m was parsed from.
+func offsets(m msaddr.Multi) [][]int {
+	out := make([][]int, len(m))
+	off := 0
+	for i, a := range m {
+		out[i] = make([]int, len(a))
+		for j, s := range a {
+			out[i][j] = off
+			off += len(s.String()) + 1 // and the '~' or ';' after it
+		}
+	}
+	return out
 }
 
 // stackName is "net~shs" for net:h:1~shs:K.

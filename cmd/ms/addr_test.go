@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/secure/shs"
 )
 
@@ -124,4 +125,38 @@ func TestAddrErrors(t *testing.T) {
 	if code, _, _ := runMS(t, nil, "addr"); code != 2 {
 		t.Errorf("addr without argument: exit %d, want 2", code)
 	}
+}
+
+// FuzzOffsets checks what describe relies on: a parsed address formats
+// back to its input, so offsets locate each section in the input.
+func FuzzOffsets(f *testing.F) {
+	for _, s := range []string{
+		"net:127.0.0.1:8008~shs:" + testKey,
+		"ws://h:1/p?q~shs:K;unix:/a!~b!!c!:d~noauth",
+		"net:::1:8008;net:h!;x:1",
+		"a1-b::~c",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		m, err := msaddr.Parse(in)
+		if err != nil {
+			return
+		}
+		if m.String() != in {
+			t.Fatalf("%q formats as %q", in, m.String())
+		}
+		offs := offsets(m)
+		for i, a := range m {
+			for j, s := range a {
+				o := offs[i][j]
+				if got := in[o : o+len(s.String())]; got != s.String() {
+					t.Fatalf("alternative %d section %d at %d: input has %q, section is %q", i, j, o, got, s.String())
+				}
+			}
+		}
+		if _, perr := describe(in, true); perr != nil {
+			t.Fatalf("describe --syntax refused %q: %v", in, perr.err)
+		}
+	})
 }

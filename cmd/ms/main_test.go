@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,6 +30,11 @@ var msBin string
 const procTimeout = 60 * time.Second
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if flagSet("test.list") || flagSet("test.fuzzworker") {
+		// Listing tests and fuzzing FuzzOffsets need no binary.
+		goleak.VerifyTestMain(m)
+	}
 	dir, err := os.MkdirTemp("", "ms-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -53,6 +59,12 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(code)
 	}))
+}
+
+// flagSet reports whether the test flag name has a non-default value.
+func flagSet(name string) bool {
+	f := flag.Lookup(name)
+	return f != nil && f.Value.String() != f.DefValue
 }
 
 // goTool finds the go command: the one running the tests when GOROOT is
