@@ -210,8 +210,15 @@ func (p *proc) stdout() string {
 // exit code.
 func (p *proc) interrupt() int {
 	p.t.Helper()
-	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
-		p.t.Fatalf("interrupt: %v", err)
+	return p.signal(os.Interrupt)
+}
+
+// signal sends sig and waits for the process to end, returning its exit
+// code.
+func (p *proc) signal(sig os.Signal) int {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		p.t.Fatalf("signal %v: %v", sig, err)
 	}
 	return p.wait()
 }
