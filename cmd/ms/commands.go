@@ -87,7 +87,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
-	fmt.Fprint(w, "\nRun 'ms help' for every flag, 'ms help COMMAND' or 'ms COMMAND -h' for one command.\n")
+	fmt.Fprint(w, "\nFlags go before the arguments and may be written -flag or --flag.\n")
+	fmt.Fprint(w, "Run 'ms help' for every flag, 'ms help COMMAND' or 'ms COMMAND -h' for one command.\n")
 }
 
 // help documents every command and every flag.
