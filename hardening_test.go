@@ -803,3 +803,50 @@ func TestSHSServerReadCut(t *testing.T) {
 		})
 	}
 }
+
+// TestSHSScannerGetsNothing: a peer that does not know the app key (a port
+// scanner, an HTTP client, another network) gets no byte back, and the
+// failure is reported, not accepted.
+func TestSHSScannerGetsNothing(t *testing.T) {
+	other := bytes.Repeat([]byte{7}, 32) // another network's app key
+	var hello [64]byte
+	for i := range hello {
+		hello[i] = byte(i)
+	}
+	for _, tt := range []struct {
+		name string
+		send []byte
+	}{
+		{"random-hello", hello[:]},
+		{"http", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + strings.Repeat(" ", 40))},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := newErrLog(10)
+			ln := listen(t, &ms.ListenConfig{OnError: errs.add}, "net:127.0.0.1:0~shs")
+			c := dialSilent(t, tcpTarget(t, ln), 1)[0]
+			if _, err := c.Write(tt.send); err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(c)
+			if len(got) != 0 {
+				t.Errorf("server sent %d bytes to a peer without the app key", len(got))
+			}
+			if err != nil && !errors.Is(err, syscall.ECONNRESET) {
+				t.Errorf("read: %v, want the server to hang up", err)
+			}
+			errs.wait(t, 1, 10*time.Second)
+			if err := errs.all()[0]; !errors.Is(err, ms.ErrHandshake) || !errors.Is(err, shs.ErrNetworkKey) {
+				t.Errorf("OnError: %v, want ErrHandshake wrapping shs.ErrNetworkKey", err)
+			}
+		})
+	}
+	// A real client of another network: same result, and its error says so.
+	ln := listen(t, &ms.ListenConfig{}, "net:127.0.0.1:0~shs")
+	d := &ms.Dialer{Config: ms.Config{AppKey: other}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := d.DialContext(ctx, ln.Addr().String()); !errors.Is(err, ms.ErrHandshake) {
+		t.Errorf("Dial with another app key: %v, want ErrHandshake", err)
+	}
+}
