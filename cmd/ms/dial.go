@@ -59,15 +59,15 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 		e.errorf("--timeout must be positive")
 		return exitUsage
 	}
-	id, err := o.keys.load()
+	ident, err := o.keys.load()
 	if err != nil {
 		e.errorf("%v", err)
-		return exitUsage
+		return exitCode(err)
 	}
 	// The note on a fresh key goes after the dial, or into the one-line
 	// error: with --allow on the server it is the likely cause.
-	note := id.fresh && usesShs(addrs)
-	d := &ms.Dialer{Config: ms.Config{Identity: id.priv, AppKey: id.appKey}, HandshakeTimeout: o.timeout}
+	note := ident.fresh && usesShs(addrs)
+	d := &ms.Dialer{Config: ms.Config{Identity: ident.priv, AppKey: ident.appKey}, HandshakeTimeout: o.timeout}
 	dial := func(ctx context.Context) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
@@ -75,7 +75,7 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	}
 	if o.local != "" {
 		if note {
-			e.errorf("%s", id.note())
+			e.errorf("%s", ident.note())
 		}
 		return runTunnel(ctx, e, o.local, dial)
 	}
@@ -83,16 +83,13 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	if err != nil {
 		msg := dialFailure(err)
 		if note {
-			msg += "; " + id.note()
+			msg += "; " + ident.note()
 		}
 		e.errorf("%s", msg)
-		if usageError(err) {
-			return exitUsage
-		}
-		return exitFailure
+		return exitCode(err)
 	}
 	if note {
-		e.errorf("%s", id.note())
+		e.errorf("%s", ident.note())
 	}
 	return pipeStdio(ctx, e, c)
 }

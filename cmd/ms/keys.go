@@ -144,7 +144,7 @@ func (k *keyFlags) load() (*identity, error) {
 	var err error
 	if k.appKey != "" {
 		if id.appKey, err = shs.ParseKey(k.appKey); err != nil {
-			return nil, fmt.Errorf("--app-key: %w", err)
+			return nil, usageError{fmt.Errorf("--app-key: %w", err)}
 		}
 	}
 	path := k.secret

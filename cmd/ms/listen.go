@@ -102,10 +102,24 @@ func authorizer(keys []string) (func(context.Context, ed25519.PublicKey) (any, e
 
 var errNotAllowed = errors.New("client key not in --allow")
 
-// usageError reports whether a Listen or Dial error is about the address
-// the user wrote rather than the network.
-func usageError(err error) bool {
-	return errors.Is(err, msaddr.ErrSyntax) || errors.Is(err, stack.ErrAddress) || errors.Is(err, ms.ErrNoStack) || errors.Is(err, stack.ErrScope)
+// A usageError is about what the user wrote (a flag value); its message
+// is that of the error it holds.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+// exitCode is exitUsage for an error about the address or flags the user
+// wrote, exitFailure for anything else (network, files).
+func exitCode(err error) int {
+	if errors.As(err, new(usageError)) {
+		return exitUsage
+	}
+	for _, target := range []error{msaddr.ErrSyntax, stack.ErrAddress, ms.ErrNoStack, stack.ErrScope} {
+		if errors.Is(err, target) {
+			return exitUsage
+		}
+	}
+	return exitFailure
 }
 
 func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
@@ -131,26 +145,23 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 			return exitUsage
 		}
 	}
-	id, err := o.keys.load()
+	ident, err := o.keys.load()
 	if err != nil {
 		e.errorf("%v", err)
-		return exitUsage
+		return exitCode(err)
 	}
-	if id.fresh && usesShs(addrs) {
-		e.errorf("%s", id.note())
+	if ident.fresh && usesShs(addrs) {
+		e.errorf("%s", ident.note())
 	}
 	lc := ms.ListenConfig{
-		Config:  ms.Config{Identity: id.priv, AppKey: id.appKey, Authorize: authorize},
+		Config:  ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize},
 		Scopes:  scopes,
 		OnError: func(err error) { e.errorf("%v", err) },
 	}
 	ln, err := lc.Listen(ctx, addrs)
 	if err != nil {
 		e.errorf("%v", err)
-		if usageError(err) {
-			return exitUsage
-		}
-		return exitFailure
+		return exitCode(err)
 	}
 	defer ln.Close()
 	fmt.Fprintln(e.stdout, ln.Addr().String())
