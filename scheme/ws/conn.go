@@ -46,29 +46,39 @@ type chunk struct {
 // as one or more binary messages of at most MaxMessage bytes, and received
 // binary messages are read as one stream (message boundaries carry no
 // meaning, as in JavaScript multiserver). A text message from the peer is a
-// protocol error: the connection is closed with status 1003.
+// protocol error: Read fails with ErrTextMessage and the connection is
+// closed with status 1003.
 //
 // Deadlines behave as on a TCP conn: a deadline that passes interrupts a
 // pending Read or Write with an error that is a net.Error whose Timeout
 // method reports true (errors.Is(err, os.ErrDeadlineExceeded) holds), and
-// the connection stays usable once the deadline is moved. This differs from
+// the connection survives: once the deadline is moved, Read returns the
+// data that arrived meanwhile and Write carries on. This differs from
 // coder/websocket's own NetConn, which tears the connection down when a
-// deadline fires during a Read or Write. It works because two goroutines per
-// connection move the data: one reads messages into a small read-ahead
-// buffer (4 × 32 KiB) and one sends what Write queued (up to 128 KiB). So,
-// like a TCP send buffer, a Write that returns nil has queued its bytes, not
-// delivered them; an error from sending is reported by a later Write, and
-// Close sends what is still queued. The reading goroutine also answers
-// pings and close frames while the application is not reading.
+// deadline fires during a Read or Write. It works because no deadline ever
+// reaches coder/websocket: two goroutines per connection move the data,
+// one reading messages into a small read-ahead buffer (4 × 32 KiB) and one
+// sending what Write queued (up to 128 KiB). So, like a TCP send buffer, a
+// Write that returns has queued its bytes, not delivered them; an error
+// from sending is reported by a later Write, and Close sends what is still
+// queued (within the close timeout). A Write cut short by its deadline
+// reports exactly the bytes it queued, and those are sent. The reading
+// goroutine also answers pings and close frames while the application is
+// not reading, until the read-ahead buffer is full.
 //
-// Close runs the WebSocket close handshake but never waits longer than the
-// close timeout (Options.CloseTimeout, by default 1 s) in all: after that it
-// drops the TCP connection, so an unresponsive peer cannot block it.
+// Close runs the WebSocket close handshake (status 1000) but never waits
+// longer than the close timeout (Options.CloseTimeout, by default 1 s) in
+// all: after that it drops the TCP connection, so an unresponsive peer
+// cannot block it. The peer's normal close (1000 or 1001) reads as io.EOF;
+// there is no half-close.
 //
-// A Conn pings its peer when nothing was received for the keepalive interval
-// (Options.KeepAlive) and closes the connection when no pong arrives within
-// another interval. It does not ping while its read-ahead buffer is full or
-// a send is in progress, since then the peer is slow, not gone.
+// A Conn pings its peer when nothing was received or sent for the keepalive
+// interval (Options.KeepAlive), and drops the connection (Read and Write
+// fail with ErrKeepAlive) when a ping stays unanswered for another interval
+// with nothing received or sent meanwhile. A peer is spared while it may be
+// merely slow: while our read-ahead buffer is full, while a send is in
+// progress, and while the last data moved was ours (the ping may wait
+// behind it until the peer's application reads).
 //
 // A Conn is safe for concurrent use.
 type Conn struct {
@@ -93,6 +103,7 @@ type Conn struct {
 	rdl      *deadline
 	received atomic.Uint64 // chunks received, for keepalive
 	sent     atomic.Uint64 // messages sent, for keepalive
+	owed     atomic.Bool   // we sent last: the peer may be busy reading
 	rblocked atomic.Bool   // readLoop waits for the application
 
 	// Write side.
@@ -158,36 +169,43 @@ func (c *Conn) opError(op string, err error) error {
 // readLoop moves received messages into c.chunks.
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
-	err := c.readMessages()
+	code, err := c.readMessages()
 	if k := c.killed.Load(); k != nil {
 		err = *k
 	}
 	c.rerr = err
 	close(c.chunks)
+	if code != 0 {
+		// After Read has the error: the handshake can take as long as
+		// the peer does (Close bounds it by dropping TCP).
+		_ = c.ws.Close(code, "multiserver ws carries binary messages only")
+	}
 }
 
-func (c *Conn) readMessages() error {
+// readMessages reads until the conn fails. A non-zero code asks readLoop
+// to close the WebSocket with it.
+func (c *Conn) readMessages() (websocket.StatusCode, error) {
 	ctx := context.Background()
 	for {
 		typ, r, err := c.ws.Reader(ctx)
 		if err != nil {
-			return c.readError(err)
+			return 0, c.readError(err)
 		}
 		if typ != websocket.MessageBinary {
 			// Read the message to its end first: coder/websocket holds
 			// its read lock until then, and Close needs it to read the
 			// peer's close frame.
 			if _, err := io.Copy(io.Discard, r); err != nil {
-				return c.readError(err)
+				return 0, c.readError(err)
 			}
-			_ = c.ws.Close(websocket.StatusUnsupportedData, "multiserver ws carries binary messages only")
-			return fmt.Errorf("ws: peer sent a %v message; only binary messages are allowed: %w", typ, ErrTextMessage)
+			return websocket.StatusUnsupportedData, fmt.Errorf("ws: peer sent a %v message; only binary messages are allowed: %w", typ, ErrTextMessage)
 		}
 		for {
 			bp := chunkPool.Get().(*[]byte)
 			n, err := r.Read(*bp)
 			if n > 0 {
 				c.received.Add(1)
+				c.owed.Store(false)
 				if !c.deliver(chunk{bp, n}) {
 					chunkPool.Put(bp)
 				}
@@ -198,7 +216,7 @@ func (c *Conn) readMessages() error {
 				break
 			}
 			if err != nil {
-				return c.readError(err)
+				return 0, c.readError(err)
 			}
 		}
 	}
@@ -381,6 +399,7 @@ func (c *Conn) flush() bool {
 			err = c.ws.Write(context.Background(), websocket.MessageBinary, b[:m])
 			b = b[m:]
 			c.sent.Add(1)
+			c.owed.Store(true)
 		}
 		c.wbusy.Store(false)
 		*q = (*q)[:0]
@@ -404,7 +423,9 @@ func (c *Conn) flush() bool {
 // the connection when a ping stays unanswered for another interval with
 // nothing received or sent meanwhile. A reader waiting for the application
 // or a send in progress counts as a sign of life: the peer is slow, not
-// gone (and a pong cannot be read while the reader waits).
+// gone (and a pong cannot be read while the reader waits). So does data we
+// sent after the last we received: the ping may wait behind it in the
+// peer's buffers while the peer's application is busy.
 func (c *Conn) keepAlive(interval time.Duration) {
 	defer c.wg.Done()
 	t := time.NewTicker(interval)
@@ -428,8 +449,8 @@ func (c *Conn) keepAlive(interval time.Duration) {
 			last = now
 			continue
 		}
-		if pong != nil {
-			c.kill(fmt.Errorf("ws: keepalive: no pong and no data for %v: %w", interval, os.ErrDeadlineExceeded))
+		if pong != nil && !c.owed.Load() {
+			c.kill(fmt.Errorf("%w: no pong and no data for %v", ErrKeepAlive, interval))
 			<-pong
 			return
 		}

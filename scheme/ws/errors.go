@@ -13,4 +13,8 @@ var (
 	// ws closes on text that is not UTF-8); the conn is closed with status
 	// 1003.
 	ErrTextMessage = errors.New("ws: text message received")
+
+	// ErrKeepAlive reports a connection dropped because the peer answered
+	// no keepalive ping (see Options.KeepAlive).
+	ErrKeepAlive = errors.New("ws: keepalive: peer gone")
 )

@@ -8,6 +8,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -56,9 +57,10 @@ type Options struct {
 	TrustForwardedFor bool
 
 	// KeepAlive is the interval of keepalive pings: a conn that received
-	// nothing for that long sends a ping and is closed if no pong arrives
-	// within another interval. Zero means DefaultKeepAlive; negative
-	// disables pings.
+	// and sent nothing for that long sends a ping, and is dropped with
+	// ErrKeepAlive if no pong and no data arrive within another interval
+	// (see Conn for when a slow peer is spared). Zero means
+	// DefaultKeepAlive; negative disables pings.
 	KeepAlive time.Duration
 
 	// CloseTimeout bounds Conn.Close (flushing queued data plus the close
@@ -246,8 +248,14 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 			return nil, fmt.Errorf("wss: listen %s: %w", s, err)
 		}
 	}
+	// "tcp" would make 0.0.0.0 a dual-stack socket on [::]; an IPv4
+	// literal means IPv4 only.
+	network := "tcp"
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		network = "tcp4"
+	}
 	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(tg.port)))
+	ln, err := lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(tg.port)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
 	}
