@@ -2,6 +2,7 @@ package shs_test
 
 import (
 	"crypto/ecdh"
+	"crypto/ed25519"
 	"crypto/rand"
 	"io"
 	"net"
@@ -257,5 +258,47 @@ func BenchmarkIdleConnHeap(b *testing.B) {
 			c.Close()
 		}
 		b.StartTimer()
+	}
+}
+
+// BenchmarkHandshakeCrypto runs both sides of the handshake in one
+// goroutine with no I/O at all: the crypto floor the conn benchmarks are
+// compared against.
+func BenchmarkHandshakeCrypto(b *testing.B) {
+	slt, err := shake.NewLongTerm(serverKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	clt, err := shake.NewLongTerm(clientKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	spub := serverKey.Public().(ed25519.PublicKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		cs, err := shake.NewState(&shs.MainNetKey, clt, spub)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ss, err := shake.NewState(&shs.MainNetKey, slt, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ss.VerifyHello(cs.Hello()); err != nil {
+			b.Fatal(err)
+		}
+		if err := cs.VerifyHello(ss.Hello()); err != nil {
+			b.Fatal(err)
+		}
+		msg3, err := cs.ClientAuth()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := ss.VerifyClientAuth(msg3); err != nil {
+			b.Fatal(err)
+		}
+		if err := cs.VerifyServerAccept(ss.ServerAccept()); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -399,3 +399,41 @@ func TestInvalidConfig(t *testing.T) {
 		t.Fatalf("short identity: %v, want ErrBadPrivateKey", err)
 	}
 }
+
+// A Config's identity is re-derived when the Identity slice is changed in
+// place, and every conn of a listener with a nil Identity shares one key.
+func TestConfigIdentity(t *testing.T) {
+	id := append(ed25519.PrivateKey(nil), clientKey...)
+	ccfg := &shs.Config{Identity: id, ServerKey: serverKey.Public().(ed25519.PublicKey)}
+	scfg := &shs.Config{Identity: serverKey}
+	remote := func() ed25519.PublicKey {
+		c1, c2 := tcpPair(t)
+		cc, sc := handshakePair(t, c1, c2, ccfg, scfg)
+		defer cc.Close()
+		defer sc.Close()
+		return sc.RemoteKey()
+	}
+	if k := remote(); !bytes.Equal(k, clientKey[32:]) {
+		t.Fatal("first handshake: wrong client key")
+	}
+	other := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x77}, 32))
+	copy(id, other)
+	if k := remote(); !bytes.Equal(k, other[32:]) {
+		t.Fatal("Identity changed in place, but the old key was used")
+	}
+
+	fresh := &shs.Config{}
+	pub, err := fresh.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c1, c2 := tcpPair(t)
+		cc, sc := handshakePair(t, c1, c2, &shs.Config{Identity: clientKey, ServerKey: pub}, fresh)
+		cc.Close()
+		sc.Close()
+	}
+	if clone, _ := fresh.Clone().PublicKey(); !bytes.Equal(clone, pub) {
+		t.Fatal("Clone lost the generated identity")
+	}
+}

@@ -145,8 +145,9 @@ type LongTerm struct {
 	x       *ecdh.PrivateKey // X25519 form of Private
 }
 
-// NewLongTerm prepares priv (64 bytes, seed then public key). It derives the
-// X25519 scalar once: SHA-512 of the seed, first 32 bytes, clamped.
+// NewLongTerm prepares priv (64 bytes, seed then public key), which it
+// copies. It derives the X25519 scalar once: SHA-512 of the seed, first 32
+// bytes, clamped.
 func NewLongTerm(priv ed25519.PrivateKey) (*LongTerm, error) {
 	if len(priv) != ed25519.PrivateKeySize {
 		return nil, ErrBadPrivateKey
@@ -159,6 +160,8 @@ func NewLongTerm(priv ed25519.PrivateKey) (*LongTerm, error) {
 	if err != nil {
 		return nil, ErrBadPrivateKey
 	}
+	// A copy: the caller's slice may be changed or zeroed later.
+	priv = append(ed25519.PrivateKey(nil), priv...)
 	return &LongTerm{Private: priv, Public: pub, x: x}, nil
 }
 
