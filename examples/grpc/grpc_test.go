@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -24,6 +25,8 @@ import (
 
 	ms "github.com/go-multiserver/multiserver"
 	msgrpc "github.com/go-multiserver/multiserver/examples/grpc"
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/secure/shs"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -48,11 +51,16 @@ var testService = grpc.ServiceDesc{
 	HandlerType: (*any)(nil),
 	Methods: []grpc.MethodDesc{{
 		MethodName: "Whoami",
-		Handler: func(_ any, ctx context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			if err := dec(new(emptypb.Empty)); err != nil {
+		Handler: func(srv any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+			in := new(emptypb.Empty)
+			if err := dec(in); err != nil {
 				return nil, err
 			}
-			return wrapperspb.String(whoami(ctx)), nil
+			h := func(ctx context.Context, _ any) (any, error) { return wrapperspb.String(whoami(ctx)), nil }
+			if interceptor == nil {
+				return h(ctx, in)
+			}
+			return interceptor(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/multiserver.test.Test/Whoami"}, h)
 		},
 	}},
 	Streams: []grpc.StreamDesc{{
@@ -170,6 +178,7 @@ func stacks(t *testing.T) []stackCase {
 	return []stackCase{
 		{"net+noauth", "net:127.0.0.1:0~noauth", false},
 		{"unix+noauth", "unix:" + filepath.Join(shortDir(t), "g.sock") + "~noauth", false},
+		{"net+shs", "net:127.0.0.1:0~shs", true},
 	}
 }
 
@@ -317,4 +326,95 @@ func TestUnreachable(t *testing.T) {
 		t.Fatalf("Whoami to a closed port: %v; want Unavailable with the multiserver dial error", err)
 	}
 	t.Logf("error seen by the caller: %v", err)
+}
+
+// TestAuthorize checks that the value the listener's Authorize returns
+// reaches the handler as AuthInfo.Auth, and that a refused client gets a
+// clear error.
+func TestAuthorize(t *testing.T) {
+	type role string
+	lc := &ms.ListenConfig{Config: ms.Config{
+		Identity: serverKey,
+		Authorize: func(ctx context.Context, remote ed25519.PublicKey) (any, error) {
+			if remote.Equal(pub(clientKey)) {
+				return role("admin"), nil
+			}
+			return nil, errors.New("not on the list")
+		},
+	}}
+	ln, err := lc.Listen(context.Background(), "net:127.0.0.1:0~shs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := make(chan any, 1)
+	s := grpc.NewServer(grpc.Creds(msgrpc.NewCredentials()),
+		grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+			p, _ := peer.FromContext(ctx)
+			roles <- p.AuthInfo.(msgrpc.AuthInfo).Auth
+			return h(ctx, req)
+		}))
+	s.RegisterService(&testService, nil)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	defer func() { s.Stop(); <-done }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cc := client(t, &ms.Dialer{Config: ms.Config{Identity: clientKey}}, "passthrough:///"+ln.Addr().String(), nil)
+	if err := cc.Invoke(ctx, "/multiserver.test.Test/Whoami", &emptypb.Empty{}, new(wrapperspb.StringValue)); err != nil {
+		t.Fatalf("Whoami as the admitted client: %v", err)
+	}
+	if got := <-roles; got != role("admin") {
+		t.Errorf("AuthInfo.Auth = %#v, want role(\"admin\")", got)
+	}
+
+	other := client(t, &ms.Dialer{}, "passthrough:///"+ln.Addr().String(), nil) // a fresh key
+	err = other.Invoke(ctx, "/multiserver.test.Test/Whoami", &emptypb.Empty{}, new(wrapperspb.StringValue))
+	if status.Code(err) != codes.Unavailable || !strings.Contains(err.Error(), "handshake failed") {
+		t.Fatalf("Whoami as a refused client: %v; want Unavailable with the handshake error", err)
+	}
+	t.Logf("error seen by the refused client: %v", err)
+}
+
+// TestWrongServerKey checks that a client dialing the right host with
+// another server key fails with an error that says so, and that the
+// server never serves it.
+func TestWrongServerKey(t *testing.T) {
+	serverErrs := make(chan error, 16)
+	lc := &ms.ListenConfig{Config: ms.Config{Identity: serverKey}, OnError: func(err error) {
+		select {
+		case serverErrs <- err:
+		default:
+		}
+	}}
+	ln := serve(t, lc, "net:127.0.0.1:0~shs")
+	m, err := msaddr.Parse(ln.Addr().String()) // a copy to modify
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x57}, 32))
+	m[0][1].Args = []string{base64.StdEncoding.EncodeToString(pub(wrong))}
+	addr := m.String()
+
+	cc := client(t, &ms.Dialer{Config: ms.Config{Identity: clientKey}}, "passthrough:///"+addr, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = cc.Invoke(ctx, "/multiserver.test.Test/Whoami", &emptypb.Empty{}, new(wrapperspb.StringValue))
+	if status.Code(err) != codes.Unavailable {
+		t.Fatalf("Whoami with a wrong server key: %v; want codes.Unavailable", err)
+	}
+	for _, want := range []string{"multiserver: handshake failed", shs.ErrRejected.Error()} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Whoami with a wrong server key: %v; want it to say %q", err, want)
+		}
+	}
+	t.Logf("error seen by the caller: %v", err)
+	select {
+	case err := <-serverErrs:
+		if !errors.Is(err, shs.ErrServerKey) {
+			t.Errorf("the server reported %v, want an error wrapping shs.ErrServerKey", err)
+		}
+	case <-ctx.Done():
+		t.Error("the server reported no failed handshake")
+	}
 }
