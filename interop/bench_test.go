@@ -52,11 +52,12 @@ func benchGoClient(b *testing.B, addr string) {
 		c.(*ms.Conn).CloseWrite()
 		c.Close()
 	}()
+	msg := pattern(0, benchSize)
 	var total time.Duration
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		if err := echoOn(c, benchSize); err != nil {
+		if err := echoOn(c, msg); err != nil {
 			b.Fatal(err)
 		}
 		total += time.Since(start)

@@ -131,7 +131,7 @@ func goEcho(t testing.TB, d *ms.Dialer, addr string, n int) (remote string, peer
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(60 * time.Second))
-	if err := echoOn(c, n); err != nil {
+	if err := echoOn(c, pattern(0, n)); err != nil {
 		t.Fatalf("echo of %d bytes over %q: %v", n, addr, err)
 	}
 	if err := c.(*ms.Conn).CloseWrite(); err != nil {
@@ -148,9 +148,9 @@ func goEcho(t testing.TB, d *ms.Dialer, addr string, n int) (remote string, peer
 	return c.RemoteAddr().String(), err
 }
 
-// echoOn writes n pattern bytes on c while reading and checking n echoed.
-func echoOn(c net.Conn, n int) error {
-	msg := pattern(0, n)
+// echoOn writes msg on c while reading and checking its echo.
+func echoOn(c net.Conn, msg []byte) error {
+	n := len(msg)
 	werr := make(chan error, 1)
 	go func() {
 		_, err := c.Write(msg)
