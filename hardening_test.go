@@ -850,3 +850,39 @@ func TestSHSScannerGetsNothing(t *testing.T) {
 		t.Errorf("Dial with another app key: %v, want ErrHandshake", err)
 	}
 }
+
+// TestMaxHandshakesSharedByStacks: a stack with no clients must not hold
+// the handshake slots that another stack's clients need.
+func TestMaxHandshakesSharedByStacks(t *testing.T) {
+	sock := shortDir(t) + "/s"
+	lc := &ms.ListenConfig{Config: helloCfg, MaxHandshakes: 1, HandshakeTimeout: time.Minute}
+	ln := listen(t, lc, "net:127.0.0.1:0~hello;unix:"+sock+"~hello")
+	d := &ms.Dialer{Config: helloCfg}
+	for _, a := range ln.Addr().(*ms.Addr).Multi() {
+		for i := range 3 {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			c, err := d.DialContext(ctx, a.String())
+			cancel()
+			if err != nil {
+				t.Fatalf("%s: dial %d: %v", a, i, err)
+			}
+			defer c.Close()
+			acc := make(chan net.Conn, 1)
+			go func() {
+				sc, _ := ln.Accept()
+				acc <- sc
+			}()
+			select {
+			case sc := <-acc:
+				if sc == nil {
+					t.Fatal("Accept failed")
+				}
+				sc.Close()
+			case <-time.After(10 * time.Second):
+				ln.Close()
+				<-acc
+				t.Fatalf("%s: client %d not accepted within 10s with MaxHandshakes 1 and an idle second stack", a, i)
+			}
+		}
+	}
+}

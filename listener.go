@@ -23,10 +23,9 @@ const DefaultMaxHandshakes = 1024
 // clients (slowloris), handshake floods and port scanners. Handshakes run
 // off the Accept path, one goroutine each; the listener never runs more
 // than MaxHandshakes of them, and each ends by HandshakeTimeout. A conn
-// holds its handshake slot from the moment the listener accepts it from
-// the transport until Accept returns it, so a program that stops calling
-// Accept stops the listener rather than piling up conns. See SECURITY.md
-// for the threat model.
+// holds its handshake slot from the start of its handshake until Accept
+// returns it, so a program that stops calling Accept stops the listener
+// rather than piling up conns. See SECURITY.md for the threat model.
 type ListenConfig struct {
 	Config
 
@@ -36,18 +35,18 @@ type ListenConfig struct {
 	Scopes []Scope
 
 	// HandshakeTimeout bounds the transforms (the shs handshake) of each
-	// accepted conn, from the moment the listener accepts it from the
-	// transport; a conn still handshaking then is closed, whatever the
-	// transform does. Zero or negative means DefaultHandshakeTimeout
+	// accepted conn, from the start of its handshake; a conn still
+	// handshaking then is closed, whatever the transform does. Zero or negative means DefaultHandshakeTimeout
 	// (10s).
 	HandshakeTimeout time.Duration
 
 	// MaxHandshakes bounds the handshakes in flight over all stacks of the
-	// listener. While that many run, the listener stops taking conns from
-	// the transports: new clients wait in the kernel's accept backlog
-	// (and beyond it, their connects are refused or retried by the
-	// kernel) until a slot frees, at the latest after HandshakeTimeout.
-	// Zero or negative means DefaultMaxHandshakes (1024).
+	// listener. While that many run, each stack holds at most one more
+	// conn, accepted and waiting for a slot, and takes no other from its
+	// transport: new clients wait in the kernel's accept backlog (beyond
+	// it, their connects are refused or retried by the kernel) until a
+	// slot frees, at the latest after HandshakeTimeout. Zero or negative
+	// means DefaultMaxHandshakes (1024).
 	MaxHandshakes int
 
 	// MaxHandshakesPerIP, if positive, bounds the handshakes in flight
@@ -277,14 +276,8 @@ func (l *Listener) acceptLoop(s *listenStack) {
 	defer l.wg.Done()
 	var backoff time.Duration
 	for {
-		select { // backpressure: wait for a handshake slot first
-		case l.sem <- struct{}{}:
-		case <-l.closed:
-			return
-		}
 		raw, err := s.ln.Accept()
 		if err != nil {
-			<-l.sem
 			if l.isClosed() {
 				return
 			}
@@ -307,9 +300,20 @@ func (l *Listener) acceptLoop(s *listenStack) {
 		release, ok := l.perIP.acquire(raw.RemoteAddr())
 		if !ok {
 			raw.Close()
-			<-l.sem
 			l.report(fmt.Errorf("%w: %s: %v closed unhandled (MaxHandshakesPerIP %d)", ErrOverLimit, s.name, raw.RemoteAddr(), l.lc.MaxHandshakesPerIP))
 			continue
+		}
+		// Backpressure: while every slot is taken, this stack holds this
+		// one conn and stops accepting; later clients wait in the
+		// kernel's backlog. Taking the slot after Accept (not before)
+		// keeps a stack without clients from holding a slot that another
+		// stack's clients need.
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.closed:
+			release()
+			raw.Close()
+			return
 		}
 		l.wg.Add(1)
 		go l.handshake(s, raw, release)
