@@ -22,10 +22,12 @@ const (
 	macSize    = secretbox.Overhead                          // 16
 	packetSize = headerSize + MaxPacketSize                  // 4130
 
-	// readBufSize holds four full packets. The receive buffer keeps macSize
-	// bytes free in front of the data so a body MAC can be put back in
-	// front of its ciphertext for secretbox.Open.
-	readBufSize = macSize + 4*packetSize
+	// readBufSize holds eight full packets, what one batched Write sends,
+	// so a reader keeping up takes a whole batch per system call. The
+	// receive buffer keeps macSize bytes free in front of the data so a
+	// body MAC can be put back in front of its ciphertext for
+	// secretbox.Open.
+	readBufSize = macSize + 8*packetSize
 
 	// writeBatch packets are sealed into one buffer and go out with one
 	// Write on the inner conn: 32 KiB of payload per system call.
