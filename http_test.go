@@ -401,3 +401,62 @@ func TestHTTP2(t *testing.T) {
 		t.Errorf("%d concurrent HTTP/2 requests used %d conns, want 1", n+1, got)
 	}
 }
+
+// TestHTTPAuthorize checks that the value Config.Authorize returns reaches
+// the handler through AuthFromContext, and that the HTTP client reports a
+// refused handshake and a wrong server key as errors wrapping
+// ErrHandshake.
+func TestHTTPAuthorize(t *testing.T) {
+	type member struct{ name string }
+	cfg := httpConfig(httpServerKey)
+	cfg.Authorize = func(ctx context.Context, remote ed25519.PublicKey) (any, error) {
+		if remote.Equal(httpClientKey.Public().(ed25519.PublicKey)) {
+			return member{"carol"}, nil
+		}
+		return nil, errors.New("not a member")
+	}
+	s := startHTTP(t, &ms.ListenConfig{Config: cfg}, "net:127.0.0.1:0~shs", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m, ok := ms.AuthFromContext(r.Context()).(member)
+		if !ok {
+			http.Error(w, "no member", http.StatusForbidden)
+			return
+		}
+		io.WriteString(w, "hello "+m.name)
+	}))
+	addr := s.ln.Addr().String()
+	if got := get(t, httpClient(t, &ms.Dialer{Config: httpConfig(httpClientKey)}, addr, nil), "http://svc/"); got != "hello carol" {
+		t.Errorf("admitted client got %q, want \"hello carol\"", got)
+	}
+
+	otherKey := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{0x4f}, 32))
+	wrongAddr := strings.Replace(addr, base64.StdEncoding.EncodeToString(httpServerKey.Public().(ed25519.PublicKey)),
+		base64.StdEncoding.EncodeToString(otherKey.Public().(ed25519.PublicKey)), 1)
+	if wrongAddr == addr {
+		t.Fatalf("server key not found in %q", addr)
+	}
+	tests := []struct {
+		name string
+		id   ed25519.PrivateKey
+		addr string
+	}{
+		{"refused client", otherKey, addr},
+		{"wrong server key", httpClientKey, wrongAddr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := httpClient(t, &ms.Dialer{Config: httpConfig(tt.id)}, tt.addr, nil)
+			resp, err := c.Get("http://svc/")
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("GET succeeded with status %s", resp.Status)
+			}
+			if !errors.Is(err, ms.ErrHandshake) {
+				t.Fatalf("GET: %v; want an error wrapping ErrHandshake", err)
+			}
+			t.Logf("GET: %v", err)
+		})
+	}
+	if n := s.newConns.Load(); n != 1 {
+		t.Errorf("http.Server got %d conns, want only the admitted one", n)
+	}
+}
