@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -21,6 +22,7 @@ import (
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/internal/faultconn"
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -884,5 +886,31 @@ func TestMaxHandshakesSharedByStacks(t *testing.T) {
 				t.Fatalf("%s: client %d not accepted within 10s with MaxHandshakes 1 and an idle second stack", a, i)
 			}
 		}
+	}
+}
+
+// TestSlowlorisWS: 1,000 conns that connect to a ws listener and never
+// send their HTTP request do not keep a legitimate ws~shs client out. (They
+// are the HTTP server's to time out, after the ws transport's 10s
+// ReadHeaderTimeout; the listener's limits apply after the upgrade.)
+func TestSlowlorisWS(t *testing.T) {
+	const n = 1000
+	cfg := ms.Config{Transports: []stack.Transport{ws.New(nil)}}
+	ln := listen(t, &ms.ListenConfig{Config: cfg}, "ws://127.0.0.1:0~shs")
+	var target string
+	for _, a := range ln.Addr().(*ms.Addr).Multi() {
+		u, err := url.Parse(a[0].String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		target = u.Host
+	}
+	d := &ms.Dialer{Config: cfg}
+	idle := measureAccept(t, d, ln)
+	dialSilent(t, target, n)
+	loaded := measureAccept(t, d, ln)
+	t.Logf("ws~shs: legitimate client Dial→Accept %v idle, %v with %d silent HTTP conns", idle.Round(time.Microsecond), loaded.Round(time.Microsecond), n)
+	if loaded > 5*time.Second {
+		t.Errorf("legitimate client took %v to be accepted next to %d silent HTTP conns", loaded, n)
 	}
 }
