@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/scheme/ws"
+	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
 
@@ -245,16 +248,21 @@ func TestFailures(t *testing.T) {
 		refuse    bool
 		wrongApp  bool
 		wrongKey  bool
-		jsError   string // the JS server's error (Go client)
-		jsClient  string // the JS client's error (Go server)
-		goErrWant error  // errors.Is target of the Go listener's report
+		jsError  string // the JS server's error (Go client)
+		jsClient string // the JS client's error (Go server)
+		// errors.Is targets of the Go client's error and of the Go
+		// listener's report.
+		goClientIs, goServerIs []error
 	}{
 		{name: "wrong-server-key", wrongKey: true,
-			jsError: "client hello invalid (phase 3)", jsClient: "server hung up when we sent hello (phase 3)"},
+			jsError: "client hello invalid (phase 3)", jsClient: "server hung up when we sent hello (phase 3)",
+			goClientIs: []error{shs.ErrRejected}, goServerIs: []error{shs.ErrServerKey}},
 		{name: "wrong-app-key", wrongApp: true,
-			jsError: "client sent invalid challenge (phase 1)", jsClient: "error when expecting server to accept challenge (phase 1)"},
+			jsError: "client sent invalid challenge (phase 1)", jsClient: "error when expecting server to accept challenge (phase 1)",
+			goClientIs: []error{io.ErrUnexpectedEOF}, goServerIs: []error{shs.ErrNetworkKey}},
 		{name: "refused", refuse: true,
-			jsError: "we did not authorize the client (phase 4)", jsClient: "server hung up when we sent hello (phase 3)", goErrWant: errRefused},
+			jsError: "we did not authorize the client (phase 4)", jsClient: "server hung up when we sent hello (phase 3)",
+			goClientIs: []error{shs.ErrRejected}, goServerIs: []error{shs.ErrUnauthorized, errRefused}},
 	}
 	for _, cell := range cells {
 		t.Run(cell.name, func(t *testing.T) {
@@ -276,6 +284,15 @@ func TestFailures(t *testing.T) {
 						}
 						err := dialFails(t, d, addr)
 						t.Logf("Go client error: %v", err)
+						if tr == "ws" && os.Getenv("MS_INTEROP_KNOWN_ISSUES") != "1" {
+							t.Log("not checking the Go client's error sentinels over ws: known issue, see TestKnownIssueWSCloseStatus")
+						} else {
+							for _, target := range cell.goClientIs {
+								if !errors.Is(err, target) {
+									t.Errorf("Go client error does not wrap %q", target)
+								}
+							}
+						}
 						e, before := srv.expect(t, "error")
 						if !strings.Contains(e.Error, cell.jsError) {
 							t.Errorf("JS server error %q, want it to contain %q", e.Error, cell.jsError)
@@ -321,8 +338,10 @@ func TestFailures(t *testing.T) {
 						if !errors.Is(err, ms.ErrHandshake) {
 							t.Errorf("Go listener error %v does not wrap ErrHandshake", err)
 						}
-						if cell.goErrWant != nil && !errors.Is(err, cell.goErrWant) {
-							t.Errorf("Go listener error %v does not wrap %v", err, cell.goErrWant)
+						for _, target := range cell.goServerIs {
+							if !errors.Is(err, target) {
+								t.Errorf("Go listener error does not wrap %q", target)
+							}
 						}
 						srv.noConn(t)
 					})
@@ -365,4 +384,30 @@ func TestInviteSeed(t *testing.T) {
 			srv.expect(t, "error")
 		})
 	}
+}
+
+// TestKnownIssueWSCloseStatus shows a Go-side incompatibility that is not
+// fixed yet, so it runs only with MS_INTEROP_KNOWN_ISSUES=1 (CI stays green
+// while it is open; remove the gate once it passes).
+//
+// Node's ws (under pull-websocket) closes a WebSocket with an empty close
+// frame: socket.close() with no code, received as status 1005 ("no status").
+// That is how every JS multiserver ws peer ends a conn, including a JS shs
+// server hanging up on a client it rejects. scheme/ws (Conn.readError)
+// maps only 1000 and 1001 to io.EOF, so the 1005 close surfaces as "ws: peer
+// closed the connection: ... StatusNoStatusRcvd" and secure/shs cannot see
+// the hang-up: a Go client rejected by a JS server over ws does not get
+// shs.ErrRejected (over net it does), and a JS ws peer that hangs up without
+// a goodbye would not give shs.ErrNoGoodbye.
+func TestKnownIssueWSCloseStatus(t *testing.T) {
+	requireJS(t)
+	if os.Getenv("MS_INTEROP_KNOWN_ISSUES") != "1" {
+		t.Skip("known issue: scheme/ws reads the JS close status 1005 as an error, not io.EOF; set MS_INTEROP_KNOWN_ISSUES=1 to run")
+	}
+	srv := startJSServer(t, jsServerOpts{stacks: "ws"})
+	err := dialFails(t, shsDialer(), replaceKey(t, srv.part(t, "ws"), otherKey))
+	if !errors.Is(err, shs.ErrRejected) {
+		t.Errorf("Go client rejected by a JS ws+shs server: %v; want an error wrapping shs.ErrRejected, as over net", err)
+	}
+	srv.expect(t, "error")
 }
