@@ -245,9 +245,9 @@ func TestFailures(t *testing.T) {
 		name string
 		// jsOpts / goLC configure the server, clientKey / clientApp the
 		// client, wrongKey makes the client dial another server key.
-		refuse    bool
-		wrongApp  bool
-		wrongKey  bool
+		refuse   bool
+		wrongApp bool
+		wrongKey bool
 		jsError  string // the JS server's error (Go client)
 		jsClient string // the JS client's error (Go server)
 		// errors.Is targets of the Go client's error and of the Go
