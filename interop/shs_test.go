@@ -243,8 +243,9 @@ func TestFailures(t *testing.T) {
 	requireJS(t)
 	cells := []struct {
 		name string
-		// jsOpts / goLC configure the server, clientKey / clientApp the
-		// client, wrongKey makes the client dial another server key.
+		// refuse: the server authorizes only otherKey; wrongApp: the
+		// client uses otherAppKey; wrongKey: it dials otherKey as the
+		// server key.
 		refuse   bool
 		wrongApp bool
 		wrongKey bool
