@@ -57,7 +57,7 @@ func AuthFromContext(ctx context.Context) any {
 // dials for the request URL (http://api/x gives "api:80"; IPv6 hosts come
 // bracketed, "[::1]:80") and dials the multiserver address resolve
 // returns, such as net:10.0.0.2:8008~shs:<server key>. Hosts.Resolve is a
-// ready resolver.
+// ready resolver; with a nil resolve every dial fails with ErrUnknownHost.
 //
 // Use http:// URLs: shs already authenticates the server by the key in the
 // address and encrypts the stream. An https:// URL works too and runs TLS
@@ -76,6 +76,9 @@ func NewHTTPTransport(d *Dialer, resolve func(ctx context.Context, hostport stri
 	}
 	return &http.Transport{
 		DialContext: func(ctx context.Context, _, hostport string) (net.Conn, error) {
+			if resolve == nil {
+				return nil, &net.DNSError{Err: ErrUnknownHost.Error() + " (no resolver)", Name: hostport, IsNotFound: true, UnwrapErr: ErrUnknownHost}
+			}
 			addr, err := resolve(ctx, hostport)
 			if err != nil {
 				return nil, err

@@ -460,3 +460,16 @@ func TestHTTPAuthorize(t *testing.T) {
 		t.Errorf("http.Server got %d conns, want only the admitted one", n)
 	}
 }
+
+func TestNewHTTPTransportNilResolver(t *testing.T) {
+	tr := ms.NewHTTPTransport(nil, nil)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get("http://svc/")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("GET with a nil resolver succeeded")
+	}
+	if !errors.Is(err, ms.ErrUnknownHost) {
+		t.Fatalf("GET with a nil resolver: %v; want an error wrapping ErrUnknownHost", err)
+	}
+}
