@@ -26,7 +26,9 @@ import (
 	ms "github.com/go-multiserver/multiserver"
 	msgrpc "github.com/go-multiserver/multiserver/examples/grpc"
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -179,6 +181,7 @@ func stacks(t *testing.T) []stackCase {
 		{"net+noauth", "net:127.0.0.1:0~noauth", false},
 		{"unix+noauth", "unix:" + filepath.Join(shortDir(t), "g.sock") + "~noauth", false},
 		{"net+shs", "net:127.0.0.1:0~shs", true},
+		{"ws+shs", "ws://127.0.0.1:0~shs", true},
 	}
 }
 
@@ -187,10 +190,12 @@ func TestUnaryAndStream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			ln := serve(t, &ms.ListenConfig{Config: ms.Config{Identity: serverKey}}, tt.listen)
+			// ws is added explicitly, as any transport plugin would be.
+			transports := []stack.Transport{ws.New(nil)}
+			ln := serve(t, &ms.ListenConfig{Config: ms.Config{Identity: serverKey, Transports: transports}}, tt.listen)
 			addr := ln.Addr().String()
 			dialed := make(chan string, 1)
-			cc := client(t, &ms.Dialer{Config: ms.Config{Identity: clientKey}}, "passthrough:///"+addr, dialed)
+			cc := client(t, &ms.Dialer{Config: ms.Config{Identity: clientKey, Transports: transports}}, "passthrough:///"+addr, dialed)
 
 			wantKey, wantLevel := "none", credentials.NoSecurity.String()
 			if tt.wantKey {
