@@ -87,7 +87,6 @@ type Conn struct {
 	local    *Addr
 	remote   *Addr
 	closeDur time.Duration
-	onClose  func(*Conn)
 
 	closing   chan struct{} // closed when Close starts
 	closeOnce sync.Once
@@ -121,7 +120,6 @@ type Conn struct {
 type connConfig struct {
 	keepAlive    time.Duration
 	closeTimeout time.Duration
-	onClose      func(*Conn)
 }
 
 func newConn(wc *websocket.Conn, raw net.Conn, local, remote *Addr, cfg connConfig) *Conn {
@@ -132,7 +130,6 @@ func newConn(wc *websocket.Conn, raw net.Conn, local, remote *Addr, cfg connConf
 		local:    local,
 		remote:   remote,
 		closeDur: cfg.closeTimeout,
-		onClose:  cfg.onClose,
 		closing:  make(chan struct{}),
 		chunks:   make(chan chunk, readAhead),
 		rdl:      newDeadline(),
@@ -247,7 +244,9 @@ func (c *Conn) readError(err error) error {
 	default:
 	}
 	switch code := websocket.CloseStatus(err); code {
-	case websocket.StatusNormalClosure, websocket.StatusGoingAway:
+	case websocket.StatusNormalClosure, websocket.StatusGoingAway, websocket.StatusNoStatusRcvd:
+		// 1005 is a close frame without a status, as JavaScript's ws
+		// sends when the stream ends.
 		return io.EOF
 	case -1:
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -532,9 +531,6 @@ func (c *Conn) close() {
 		chunkPool.Put(ch.buf)
 	}
 	c.rmu.Unlock()
-	if c.onClose != nil {
-		c.onClose(c)
-	}
 }
 
 // SetDeadline sets the read and write deadlines.

@@ -177,6 +177,25 @@ func TestPeerCloseIsEOF(t *testing.T) {
 	}
 }
 
+// A close frame without a status (1005), as JavaScript's ws sends at the
+// end of a stream, reads as io.EOF.
+func TestPeerCloseWithoutStatusIsEOF(t *testing.T) {
+	tr := New(&Options{KeepAlive: -1})
+	ln := listenT(t, tr, "ws://127.0.0.1:0")
+	p := dialRaw(t, ln.Addr(), "/")
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	p.writeFrame(opBinary, []byte("bye"))
+	p.writeFrame(opClose, nil)
+	got, err := io.ReadAll(c)
+	if err != nil || string(got) != "bye" {
+		t.Fatalf("ReadAll = %q, %v; want the data then EOF", got, err)
+	}
+}
+
 // No message is larger than MaxMessage, however large the Write.
 func TestWritesSplit(t *testing.T) {
 	tr := New(nil)

@@ -24,7 +24,9 @@ type rawConnKey struct{}
 
 // Listener accepts WebSocket connections. It is an http.Server underneath:
 // upgrade requests on any path become Conns returned by Accept, and other
-// requests go to Options.Handler.
+// requests go to Options.Handler. At most Options.MaxPending upgraded
+// conns wait for Accept; further upgrade requests are answered with 503
+// Service Unavailable until Accept takes some.
 type Listener struct {
 	t       *Transport
 	ln      net.Listener
@@ -42,9 +44,10 @@ type Listener struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	pending chan struct{} // one token per upgraded conn not yet accepted
+
 	mu       sync.Mutex
 	closed   bool
-	conns    map[*Conn]struct{}
 	handlers sync.WaitGroup
 }
 
@@ -62,7 +65,7 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 		accept:    make(chan *Conn),
 		done:      make(chan struct{}),
 		serveDone: make(chan struct{}),
-		conns:     make(map[*Conn]struct{}),
+		pending:   make(chan struct{}, t.maxPending()),
 	}
 	if _, err := netip.ParseAddr(host); err != nil && host != "" {
 		l.advHost = host
@@ -120,6 +123,17 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ws: request not from this listener", http.StatusInternalServerError)
 		return
 	}
+	// Backpressure: a net listener leaves clients in the kernel's backlog
+	// while the application does not accept; here they would pile up as
+	// upgraded conns and goroutines. Refuse beyond MaxPending instead.
+	select {
+	case l.pending <- struct{}{}:
+		defer func() { <-l.pending }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "ws: too many connections waiting to be accepted", http.StatusServiceUnavailable)
+		return
+	}
 	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: l.t.opts.OriginPatterns})
 	if err != nil {
 		return // Accept has answered the request
@@ -130,26 +144,12 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			remote = &Addr{Secure: l.t.secure, Host: hostString(ip)}
 		}
 	}
-	c := newConn(wc, raw, tcpAddr(l.t.secure, raw.LocalAddr()), remote, l.t.connConfig(l.forget))
-	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		_ = c.Close()
-		return
-	}
-	l.conns[c] = struct{}{}
-	l.mu.Unlock()
+	c := newConn(wc, raw, tcpAddr(l.t.secure, raw.LocalAddr()), remote, l.t.connConfig())
 	select {
 	case l.accept <- c:
 	case <-l.done:
 		_ = c.Close()
 	}
-}
-
-func (l *Listener) forget(c *Conn) {
-	l.mu.Lock()
-	delete(l.conns, c)
-	l.mu.Unlock()
 }
 
 func isUpgrade(r *http.Request) bool {
@@ -201,10 +201,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops the HTTP server and closes every WebSocket connection it
-// accepted, including those already returned by Accept (http.Server's own
-// Close and Shutdown leave upgraded connections alone). Conns are closed
-// in parallel, each within its close timeout.
+// Close stops the HTTP server: it closes the port, the conns still in
+// their HTTP phase, and the upgraded conns that Accept has not returned
+// yet (each within its close timeout, in parallel). Conns already returned
+// by Accept belong to the caller and stay open, as with net.TCPListener.
 func (l *Listener) Close() error {
 	first := false
 	l.closeOnce.Do(func() {
@@ -218,21 +218,6 @@ func (l *Listener) Close() error {
 		}
 		<-l.serveDone
 		l.handlers.Wait()
-		l.mu.Lock()
-		conns := make([]*Conn, 0, len(l.conns))
-		for c := range l.conns {
-			conns = append(conns, c)
-		}
-		l.mu.Unlock()
-		var wg sync.WaitGroup
-		for _, c := range conns {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = c.Close()
-			}()
-		}
-		wg.Wait()
 	})
 	if !first {
 		return &net.OpError{Op: "close", Net: l.addr.Network(), Addr: l.addr, Err: net.ErrClosed}

@@ -19,6 +19,10 @@ import (
 	"github.com/go-multiserver/multiserver/stack"
 )
 
+// DefaultMaxPending is the bound on upgraded conns waiting for Accept when
+// Options.MaxPending is zero.
+const DefaultMaxPending = 128
+
 // Options configure a ws or wss Transport. The zero value (or nil) is
 // useful: it dials with system root CAs, listens with no extra handler,
 // pings every 30 s and bounds Close to 1 s. A wss listener needs a
@@ -66,6 +70,11 @@ type Options struct {
 	// CloseTimeout bounds Conn.Close (flushing queued data plus the close
 	// handshake). Zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+
+	// MaxPending bounds the upgraded conns waiting for Accept; beyond it
+	// upgrade requests get 503 Service Unavailable. Zero means
+	// DefaultMaxPending.
+	MaxPending int
 
 	// ErrorLog receives the HTTP server's errors (failed TLS handshakes,
 	// malformed requests). Nil discards them.
@@ -128,12 +137,19 @@ func (t *Transport) Section(a net.Addr) (msaddr.Section, bool) {
 	return sectionFromURL(wa.String()), true
 }
 
-func (t *Transport) connConfig(onClose func(*Conn)) connConfig {
+func (t *Transport) maxPending() int {
+	if t.opts.MaxPending > 0 {
+		return t.opts.MaxPending
+	}
+	return DefaultMaxPending
+}
+
+func (t *Transport) connConfig() connConfig {
 	ka := t.opts.KeepAlive
 	if ka == 0 {
 		ka = DefaultKeepAlive
 	}
-	return connConfig{keepAlive: ka, closeTimeout: t.opts.CloseTimeout, onClose: onClose}
+	return connConfig{keepAlive: ka, closeTimeout: t.opts.CloseTimeout}
 }
 
 // Dial opens a WebSocket connection to the URL in s. ctx bounds the TCP
@@ -189,7 +205,7 @@ func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error
 	if t.opts.DialContext != nil {
 		remote = &Addr{Secure: t.secure, Host: net.JoinHostPort(tg.host, strconv.Itoa(tg.port))}
 	}
-	return newConn(wc, c, local, remote, t.connConfig(nil)), nil
+	return newConn(wc, c, local, remote, t.connConfig()), nil
 }
 
 func clientTLS(c *tls.Config) *tls.Config {
