@@ -8,16 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"golang.org/x/net/nettest"
 
 	ms "github.com/go-multiserver/multiserver"
-	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
-	"github.com/go-multiserver/multiserver/stack"
 )
 
 // shsTransports are the transports every shs cell runs over.
@@ -63,19 +60,14 @@ func skipNoIPv6(t *testing.T, host string) {
 
 func pubKey(k ed25519.PrivateKey) ed25519.PublicKey { return k.Public().(ed25519.PublicKey) }
 
-// goTransports are added to every Go Dialer and ListenConfig here: the ws
-// transport through Config.Transports while the root package does not yet
-// include it in its default stacks.
-var goTransports = []stack.Transport{ws.New(nil)}
-
 // shsDialer is the Go client identity used against the JS server.
 func shsDialer() *ms.Dialer {
-	return &ms.Dialer{Config: ms.Config{Identity: keyFromSeed(clientSeed), AppKey: testAppKey, Transports: goTransports}}
+	return &ms.Dialer{Config: ms.Config{Identity: keyFromSeed(clientSeed), AppKey: testAppKey}}
 }
 
 // shsListenConfig is the Go server identity used for the JS client.
 func shsListenConfig() *ms.ListenConfig {
-	return &ms.ListenConfig{Config: ms.Config{Identity: keyFromSeed(serverSeed), AppKey: testAppKey, Transports: goTransports}}
+	return &ms.ListenConfig{Config: ms.Config{Identity: keyFromSeed(serverSeed), AppKey: testAppKey}}
 }
 
 // TestGoClientJSServer: net+shs and ws+shs echo cells, Go dialling the
@@ -285,13 +277,11 @@ func TestFailures(t *testing.T) {
 						}
 						err := dialFails(t, d, addr)
 						t.Logf("Go client error: %v", err)
-						if tr == "ws" && os.Getenv("MS_INTEROP_KNOWN_ISSUES") != "1" {
-							t.Log("not checking the Go client's error sentinels over ws: known issue, see TestKnownIssueWSCloseStatus")
-						} else {
-							for _, target := range cell.goClientIs {
-								if !errors.Is(err, target) {
-									t.Errorf("Go client error does not wrap %q", target)
-								}
+						// Over ws this needs the JS close frame without
+						// status (1005) read as EOF, as over net.
+						for _, target := range cell.goClientIs {
+							if !errors.Is(err, target) {
+								t.Errorf("Go client error does not wrap %q", target)
 							}
 						}
 						e, before := srv.expect(t, "error")
@@ -385,30 +375,4 @@ func TestInviteSeed(t *testing.T) {
 			srv.expect(t, "error")
 		})
 	}
-}
-
-// TestKnownIssueWSCloseStatus shows a Go-side incompatibility that is not
-// fixed yet, so it runs only with MS_INTEROP_KNOWN_ISSUES=1 (CI stays green
-// while it is open; remove the gate once it passes).
-//
-// Node's ws (under pull-websocket) closes a WebSocket with an empty close
-// frame: socket.close() with no code, received as status 1005 ("no status").
-// That is how every JS multiserver ws peer ends a conn, including a JS shs
-// server hanging up on a client it rejects. scheme/ws (Conn.readError)
-// maps only 1000 and 1001 to io.EOF, so the 1005 close surfaces as "ws: peer
-// closed the connection: ... StatusNoStatusRcvd" and secure/shs cannot see
-// the hang-up: a Go client rejected by a JS server over ws does not get
-// shs.ErrRejected (over net it does), and a JS ws peer that hangs up without
-// a goodbye would not give shs.ErrNoGoodbye.
-func TestKnownIssueWSCloseStatus(t *testing.T) {
-	requireJS(t)
-	if os.Getenv("MS_INTEROP_KNOWN_ISSUES") != "1" {
-		t.Skip("known issue: scheme/ws reads the JS close status 1005 as an error, not io.EOF; set MS_INTEROP_KNOWN_ISSUES=1 to run")
-	}
-	srv := startJSServer(t, jsServerOpts{stacks: "ws"})
-	err := dialFails(t, shsDialer(), replaceKey(t, srv.part(t, "ws"), otherKey))
-	if !errors.Is(err, shs.ErrRejected) {
-		t.Errorf("Go client rejected by a JS ws+shs server: %v; want an error wrapping shs.ErrRejected, as over net", err)
-	}
-	srv.expect(t, "error")
 }
