@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,9 @@ func stacks(t *testing.T) []stackCase {
 func TestUnaryAndStream(t *testing.T) {
 	for _, tt := range stacks(t) {
 		t.Run(tt.name, func(t *testing.T) {
+			if runtime.GOOS == "windows" && strings.HasPrefix(tt.listen, "unix:") {
+				t.Skip("noauth refuses unix peers on Windows, where it cannot tell the peer's user")
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			// ws is added explicitly, as any transport plugin would be.
