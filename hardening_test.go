@@ -536,14 +536,14 @@ func BenchmarkAcceptUnderSlowloris(b *testing.B) {
 
 func slowlorisCases() []slowlorisCase {
 	cases := []slowlorisCase{
-		{name: "hello", transform: helloTransform{}, dialer: &ms.Dialer{Config: helloCfg}, trickle: 3, timeout: 3 * time.Second},
+		{name: "hello", transform: helloTransform{}, dialer: &ms.Dialer{Config: helloCfg}, trickle: 3, timeout: 4 * time.Second},
 	}
 	return append(cases, shsSlowlorisCases()...)
 }
 
 func shsSlowlorisCases() []slowlorisCase {
 	// A slow client may send up to 63 bytes of the 64-byte client hello.
-	return []slowlorisCase{{name: "shs", transform: shs.NewTransform(nil), dialer: &ms.Dialer{}, trickle: 63, timeout: 5 * time.Second}}
+	return []slowlorisCase{{name: "shs", transform: shs.NewTransform(nil), dialer: &ms.Dialer{}, trickle: 63, timeout: 8 * time.Second}}
 }
 
 // Handshake bytes on the wire: the client sends hello (64) and auth (112),
