@@ -48,7 +48,7 @@ type httpServer struct {
 	served   chan error   // Serve's result
 }
 
-func startHTTP(t *testing.T, lc *ms.ListenConfig, addrs string, h http.Handler) *httpServer {
+func startHTTP(t *testing.T, lc *ms.ListenConfig, addrs string, h http.Handler, configure ...func(*http.Server)) *httpServer {
 	t.Helper()
 	ln, err := lc.Listen(context.Background(), addrs)
 	if err != nil {
@@ -63,6 +63,9 @@ func startHTTP(t *testing.T, lc *ms.ListenConfig, addrs string, h http.Handler) 
 				s.newConns.Add(1)
 			}
 		},
+	}
+	for _, f := range configure {
+		f(s.srv)
 	}
 	go func() { s.served <- s.srv.Serve(ln) }()
 	t.Cleanup(func() {
@@ -529,6 +532,28 @@ func BenchmarkHTTPRequest(b *testing.B) {
 			}
 			tr := ms.NewHTTPTransport(&ms.Dialer{Config: httpConfig(httpClientKey)}, ms.Hosts{"svc": ln.Addr().String()}.Resolve)
 			run(b, ln, tr)
+		})
+	}
+}
+
+// TestHTTPReadHeaderTimeout checks that http.Server's deadlines work
+// through the stack: a client that finished the handshake but sends no
+// request is closed after ReadHeaderTimeout, with a clean end of stream.
+func TestHTTPReadHeaderTimeout(t *testing.T) {
+	for _, tt := range httpStacks(t) {
+		t.Run(tt.name, func(t *testing.T) {
+			skipUnixNoauthOnWindows(t, tt.listen)
+			s := startHTTP(t, &ms.ListenConfig{Config: httpConfig(httpServerKey)}, tt.listen, http.HandlerFunc(whoami),
+				func(srv *http.Server) { srv.ReadHeaderTimeout = 50 * time.Millisecond })
+			conn, err := (&ms.Dialer{Config: httpConfig(httpClientKey)}).DialContext(context.Background(), s.ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if n, err := conn.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+				t.Fatalf("silent client read %d bytes, %v; want the server to close with io.EOF", n, err)
+			}
 		})
 	}
 }
