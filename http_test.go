@@ -197,9 +197,6 @@ func TestHTTPOverStacks(t *testing.T) {
 func TestHTTPShutdown(t *testing.T) {
 	for _, tt := range httpStacks(t) {
 		t.Run(tt.name, func(t *testing.T) {
-			if strings.HasPrefix(tt.listen, "ws:") {
-				t.Skip("known bug: the ws transport's Listener.Close closes the conns it already returned from Accept, so Shutdown cuts the request in flight (scheme/ws/listener.go, Close)")
-			}
 			skipUnixNoauthOnWindows(t, tt.listen)
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			ln, err := (&ms.ListenConfig{Config: httpConfig(httpServerKey)}).Listen(context.Background(), tt.listen)
