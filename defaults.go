@@ -1,8 +1,10 @@
 package multiserver
 
 import (
+	"github.com/go-multiserver/multiserver/scheme/onion"
 	"github.com/go-multiserver/multiserver/scheme/tcp"
 	"github.com/go-multiserver/multiserver/scheme/unixsock"
+	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/noauth"
 	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
@@ -13,6 +15,9 @@ func defaultTransports() []stack.Transport {
 	return []stack.Transport{
 		tcp.New(nil),
 		unixsock.New(nil),
+		ws.New(nil),
+		ws.NewSecure(nil), // dials with the system roots; listening needs Config.Transports with a certificate
+		onion.New(nil),
 	}
 }
 
@@ -20,6 +25,8 @@ func defaultTransports() []stack.Transport {
 func defaultTransforms(c *Config) []stack.Transform {
 	return []stack.Transform{
 		noauth.New(nil),
-		shs.NewTransform(&shs.Config{Identity: c.Identity, AppKey: c.AppKey, Authorize: c.Authorize}),
+		// The Dialer and ListenConfig bound every handshake through ctx
+		// (their HandshakeTimeout); shs adds no timeout of its own.
+		shs.NewTransform(&shs.Config{Identity: c.Identity, AppKey: c.AppKey, Authorize: c.Authorize, HandshakeTimeout: -1}),
 	}
 }

@@ -114,6 +114,9 @@ func parseTarget(s msaddr.Section, secure, listen bool) (target, error) {
 			return t, err
 		}
 	} else {
+		if last := s.Args[len(s.Args)-1]; strings.ContainsAny(last, "/?#") {
+			return t, fmt.Errorf("%w: %s: the form %s:HOST:PORT takes no path; write %s://HOST:PORT/PATH", stack.ErrAddress, s.Name, s.Name, s.Name)
+		}
 		host, port, err := msaddr.HostPort(s)
 		if err != nil {
 			return t, fmt.Errorf("%w: %v", stack.ErrAddress, err)

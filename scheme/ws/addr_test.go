@@ -46,6 +46,7 @@ func TestParse(t *testing.T) {
 		{"ws:h", ""},
 		{"ws:h:0", ""},
 		{"ws:h:x", ""},
+		{"ws:h:1/p", ""},
 		{"ws:h^:1", ""},
 		{"net:h:1", ""},
 	}
