@@ -27,8 +27,8 @@ type connContextKey struct{}
 //
 // http.Server and http.Serve take any net.Listener and run over a Listener
 // unchanged. Its Accept returns only conns that finished their handshake,
-// and an error only once it is closed, so a failed or slow handshake never
-// stops Serve. srv.Shutdown closes the listener and then each idle conn
+// and an error only once it is closed or every stack has failed for good,
+// so a failed or slow handshake never stops Serve. srv.Shutdown closes the listener and then each idle conn
 // (for shs, sending the goodbye). Request.RemoteAddr is the peer's
 // multiserver address (net:192.0.2.7:50122~shs:<key>), not host:port.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
@@ -85,7 +85,8 @@ func NewHTTPTransport(d *Dialer, resolve func(ctx context.Context, hostport stri
 			}
 			return d.DialContext(ctx, addr)
 		},
-		// The values of http.DefaultTransport, without its proxy.
+		// The values of http.DefaultTransport, without its proxy and its
+		// forced HTTP/2 attempt (which only applies to https).
 		MaxIdleConns:          100,
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -98,8 +99,8 @@ func NewHTTPTransport(d *Dialer, resolve func(ctx context.Context, hostport stri
 // which matches any port:
 //
 //	multiserver.Hosts{
-//		"api":         "net:10.0.0.2:8008~shs:<key>",
-//		"admin:8080":  "unix:/run/app/admin.sock~noauth",
+//		"api":        "net:10.0.0.2:8008~shs:<key>",
+//		"admin:8080": "unix:/run/app/admin.sock~noauth",
 //	}
 //
 // Host names match without regard to case; write IPv6 hosts bracketed
