@@ -41,10 +41,12 @@ func decodeB64(s string) ([]byte, bool) {
 // ParseKey decodes a 32-byte key (a public key, an app key or a seed) from
 // base64. It is lenient like the JavaScript implementation on the forms
 // found in the wild: the standard or the URL-safe alphabet, with or without
-// padding, optionally wrapped as an id "@<base64>.ed25519". It does not
+// padding, optionally wrapped as an id "@<base64>.ed25519", with
+// surrounding white space (a trailing newline) ignored. It does not
 // check that the key is a valid curve point; see ParseID. Errors wrap
 // ErrBadKey and never contain the input.
 func ParseKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, idPrefix) {
 		if !strings.HasSuffix(s, keySuffix) {
 			return nil, fmt.Errorf("%w: id does not end in %s", ErrBadKey, keySuffix)

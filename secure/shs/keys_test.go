@@ -45,6 +45,8 @@ func TestParseKey(t *testing.T) {
 		{"long", base64.StdEncoding.EncodeToString(append(raw, 1)), false},
 		{"mixed alphabets", "-" + std[1:], false},
 		{"space", std[:10] + " " + std[10:], false},
+		{"trailing newline", std + "\n", true},
+		{"surrounding blanks", " \t" + std + " ", true},
 		{"star", std[:10] + "*" + std[11:], false},
 		{"id without suffix", "@" + std, false},
 		{"id wrong suffix", "@" + std + ".sha256", false},
