@@ -22,8 +22,6 @@ import (
 	"go.uber.org/goleak"
 
 	ms "github.com/go-multiserver/multiserver"
-	"github.com/go-multiserver/multiserver/scheme/ws"
-	"github.com/go-multiserver/multiserver/stack"
 )
 
 var (
@@ -143,7 +141,7 @@ func httpStacks(t *testing.T) []httpStack {
 // httpConfig is the Config of both ends of the HTTP tests, with the
 // identity given.
 func httpConfig(id ed25519.PrivateKey) ms.Config {
-	return ms.Config{Identity: id, Transports: []stack.Transport{ws.New(nil)}}
+	return ms.Config{Identity: id}
 }
 
 // skipUnixNoauthOnWindows skips stacks noauth refuses on Windows.

@@ -27,9 +27,7 @@ import (
 	ms "github.com/go-multiserver/multiserver"
 	msgrpc "github.com/go-multiserver/multiserver/examples/grpc"
 	"github.com/go-multiserver/multiserver/msaddr"
-	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
-	"github.com/go-multiserver/multiserver/stack"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -194,12 +192,10 @@ func TestUnaryAndStream(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			// ws is added explicitly, as any transport plugin would be.
-			transports := []stack.Transport{ws.New(nil)}
-			ln := serve(t, &ms.ListenConfig{Config: ms.Config{Identity: serverKey, Transports: transports}}, tt.listen)
+			ln := serve(t, &ms.ListenConfig{Config: ms.Config{Identity: serverKey}}, tt.listen)
 			addr := ln.Addr().String()
 			dialed := make(chan string, 1)
-			cc := client(t, &ms.Dialer{Config: ms.Config{Identity: clientKey, Transports: transports}}, "passthrough:///"+addr, dialed)
+			cc := client(t, &ms.Dialer{Config: ms.Config{Identity: clientKey}}, "passthrough:///"+addr, dialed)
 
 			wantKey, wantLevel := "none", credentials.NoSecurity.String()
 			if tt.wantKey {
