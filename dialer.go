@@ -255,7 +255,7 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 			if cerr := hctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 				err = fmt.Errorf("%w (%w)", cerr, err)
 			}
-			return nil, fmt.Errorf("%w: %s: %w", ErrHandshake, f.Name(), err)
+			return nil, handshakeError("", f.Name(), err)
 		}
 		conn = next
 		layers = append(layers, conn)

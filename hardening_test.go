@@ -22,6 +22,7 @@ import (
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/internal/faultconn"
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/tcp"
 	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
@@ -912,5 +913,117 @@ func TestSlowlorisWS(t *testing.T) {
 	t.Logf("ws~shs: legitimate client Dial→Accept %v idle, %v with %d silent HTTP conns", idle.Round(time.Microsecond), loaded.Round(time.Microsecond), n)
 	if loaded > 5*time.Second {
 		t.Errorf("legitimate client took %v to be accepted next to %d silent HTTP conns", loaded, n)
+	}
+}
+
+// faultTransport is the net transport with faults injected into every
+// conn it dials (client) or accepts (server).
+type faultTransport struct {
+	stack.Transport
+	dial, accept faultconn.Faults
+}
+
+func (t faultTransport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
+	c, err := t.Transport.Dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return faultconn.New(c, t.dial), nil
+}
+
+func (t faultTransport) Listen(ctx context.Context, s msaddr.Section, scopes []stack.Scope) (stack.Listener, error) {
+	ln, err := t.Transport.Listen(ctx, s, scopes)
+	if err != nil {
+		return nil, err
+	}
+	return &faultListener{Listener: ln, f: t.accept}, nil
+}
+
+// faultListener injects faults into the first accepted conn only.
+type faultListener struct {
+	stack.Listener
+	f    faultconn.Faults
+	used atomic.Bool
+}
+
+func (l *faultListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if l.used.Swap(true) {
+		return c, nil
+	}
+	return faultconn.New(c, l.f), nil
+}
+
+// TestSHSStackCuts cuts ms.Dial and ms.Listen conns in the middle of the
+// shs handshake: Dial fails with ErrHandshake, the listener reports
+// ErrHandshake to OnError, Accept returns nothing, and the listener keeps
+// serving a client without faults.
+func TestSHSStackCuts(t *testing.T) {
+	tests := []struct {
+		name         string
+		dial, accept faultconn.Faults
+		cut          string // which side sees faultconn.ErrCut
+	}{
+		{"server-write-mid-hello", faultconn.Faults{}, faultconn.Faults{CutWriteAfter: 10}, "server"},
+		{"server-read-mid-auth", faultconn.Faults{}, faultconn.Faults{CutReadAfter: 64 + 50}, "server"},
+		{"client-write-mid-auth", faultconn.Faults{CutWriteAfter: 64 + 50}, faultconn.Faults{}, "client"},
+		{"client-read-mid-hello-1-byte-reads", faultconn.Faults{CutReadAfter: 40, ReadChunk: 1}, faultconn.Faults{}, "client"},
+		{"client-write-mid-hello-reset", faultconn.Faults{CutWriteAfter: 1, Reset: true}, faultconn.Faults{}, "client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := newErrLog(10)
+			serverT := faultTransport{Transport: tcp.New(nil), accept: tt.accept}
+			ln := listen(t, &ms.ListenConfig{Config: ms.Config{Transports: []stack.Transport{serverT}}, OnError: errs.add}, "net:127.0.0.1:0~shs")
+			clientT := faultTransport{Transport: tcp.New(nil), dial: tt.dial}
+			d := &ms.Dialer{Config: ms.Config{Transports: []stack.Transport{clientT}}}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			_, derr := d.DialContext(ctx, ln.Addr().String())
+			if !errors.Is(derr, ms.ErrHandshake) {
+				t.Fatalf("Dial: %v, want ErrHandshake", derr)
+			}
+			errs.wait(t, 1, 20*time.Second)
+			serr := errs.all()[0]
+			if !errors.Is(serr, ms.ErrHandshake) {
+				t.Errorf("OnError: %v, want ErrHandshake", serr)
+			}
+			cutErr, otherErr := derr, serr
+			if tt.cut == "server" {
+				cutErr, otherErr = serr, derr
+			}
+			if !errors.Is(cutErr, faultconn.ErrCut) {
+				t.Errorf("the cut side's error %q does not wrap the cause", cutErr)
+			}
+			if !peerGone(otherErr) {
+				t.Errorf("the other side's error %q does not say the peer went away", otherErr)
+			}
+			if !strings.Contains(serr.Error(), "net~shs: shs: ") {
+				t.Errorf("OnError %q does not name the stack and the transform", serr)
+			}
+			for _, err := range []error{derr, serr} {
+				if strings.Contains(err.Error(), " shs: shs: ") {
+					t.Errorf("error %q repeats the layer name", err)
+				}
+			}
+			// Nothing was accepted, and a good client still gets in.
+			good := &ms.Dialer{}
+			c, err := good.DialContext(ctx, ln.Addr().String())
+			if err != nil {
+				t.Fatalf("good client: %v", err)
+			}
+			defer c.Close()
+			sc, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sc.Close()
+			if got, want := sc.RemoteAddr().String(), c.LocalAddr().String(); got != want {
+				t.Errorf("accepted %s, want the good client %s (a failed handshake came out of Accept?)", got, want)
+			}
+		})
 	}
 }

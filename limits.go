@@ -2,6 +2,7 @@ package multiserver
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
@@ -12,6 +13,20 @@ import (
 // closed unhandled because its source already had
 // ListenConfig.MaxHandshakesPerIP handshakes in flight.
 var ErrOverLimit = errors.New("multiserver: too many handshakes in flight from one source")
+
+// handshakeError wraps the error of transform name in ErrHandshake,
+// naming the stack (if not empty) and the transform, unless the message
+// already starts with the transform's name ("shs: ...").
+func handshakeError(stack, name string, err error) error {
+	where := name + ": "
+	if strings.HasPrefix(err.Error(), where) {
+		where = ""
+	}
+	if stack != "" {
+		where = stack + ": " + where
+	}
+	return fmt.Errorf("%w: %s%w", ErrHandshake, where, err)
+}
 
 // ipv6SourceBits is the prefix length that makes one IPv6 "source" for
 // MaxHandshakesPerIP: a host usually owns a whole /64, so counting single

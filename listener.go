@@ -371,7 +371,7 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func()) {
 				if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 					err = fmt.Errorf("timed out after %v: %w (%w)", l.timeout, ctx.Err(), err)
 				}
-				l.report(fmt.Errorf("%w: %s: %s: %w", ErrHandshake, s.name, s.names[i], err))
+				l.report(handshakeError(s.name, s.names[i], err))
 			}
 			return
 		}
