@@ -19,9 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"go.uber.org/goleak"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/scheme/ws"
+	"github.com/go-multiserver/multiserver/secure/shs"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 var (
@@ -550,5 +554,62 @@ func TestHTTPReadHeaderTimeout(t *testing.T) {
 				t.Fatalf("silent client read %d bytes, %v; want the server to close with io.EOF", n, err)
 			}
 		})
+	}
+}
+
+// TestHTTPBrowserStyleWS serves a web app the way a browser reaches it:
+// the page over plain HTTP and the app's API over ws+shs, on one port.
+// The client does what the page's script would: a WebSocket to the page's
+// origin (with its Origin header), shs over the binary messages, then
+// HTTP requests over the shs stream.
+func TestHTTPBrowserStyleWS(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "<!doctype html><script src=app.js></script>")
+	})
+	cfg := httpConfig(httpServerKey)
+	cfg.Transports = []stack.Transport{ws.New(&ws.Options{Handler: page})}
+	s := startHTTP(t, &ms.ListenConfig{Config: cfg}, "ws://127.0.0.1:0~shs", http.HandlerFunc(whoami))
+	wsPart, _, _ := strings.Cut(s.ln.Addr().String(), "~") // ws://127.0.0.1:PORT
+	origin := "http" + strings.TrimPrefix(wsPart, "ws")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	// The browser loads the page from the same port.
+	hc := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer hc.Transport.(*http.Transport).CloseIdleConnections()
+	if body := get(t, hc, origin+"/"); !strings.Contains(body, "app.js") {
+		t.Fatalf("page = %q", body)
+	}
+
+	// The page's script opens a WebSocket to its origin and runs shs.
+	wsURL := "ws" + strings.TrimPrefix(origin, "http") + "/"
+	wc, _, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {origin}}})
+	if err != nil {
+		t.Fatalf("WebSocket from the page's origin: %v", err)
+	}
+	sc := shs.Client(websocket.NetConn(context.Background(), wc, websocket.MessageBinary),
+		&shs.Config{Identity: httpClientKey, ServerKey: httpServerKey.Public().(ed25519.PublicKey)})
+	defer sc.Close()
+	sc.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(sc)
+	for i := range 3 { // keep-alive: several requests over the one stream
+		fmt.Fprintf(sc, "GET /api/%d HTTP/1.1\r\nHost: app\r\n\r\n", i)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d over ws+shs: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := "key=" + base64.StdEncoding.EncodeToString(httpClientKey.Public().(ed25519.PublicKey)) + " "
+		if err != nil || !strings.HasPrefix(string(body), want) {
+			t.Fatalf("request %d: handler saw %q, %v; want prefix %q", i, body, err, want)
+		}
+	}
+
+	// A page from another origin is refused unless Options.OriginPatterns
+	// lists it.
+	_, resp, err := websocket.Dial(ctx, wsURL, &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"http://evil.example"}}})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("WebSocket from a foreign origin: %v (response %v); want 403", err, resp)
 	}
 }
