@@ -293,13 +293,29 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	n := copy(p, (*c.cur.buf)[c.off:c.cur.n])
-	c.off += n
-	if c.off == c.cur.n {
-		chunkPool.Put(c.cur.buf)
-		c.cur = chunk{}
+	// Fill p from the chunks already received, without waiting for more.
+	n := 0
+	for {
+		k := copy(p[n:], (*c.cur.buf)[c.off:c.cur.n])
+		n += k
+		c.off += k
+		if c.off == c.cur.n {
+			chunkPool.Put(c.cur.buf)
+			c.cur = chunk{}
+		}
+		if n == len(p) {
+			return n, nil
+		}
+		select {
+		case ch, ok := <-c.chunks:
+			if !ok {
+				return n, nil // the next Read reports the end
+			}
+			c.cur, c.off = ch, 0
+		default:
+			return n, nil
+		}
 	}
-	return n, nil
 }
 
 func (c *Conn) readEnd() error {
