@@ -20,11 +20,8 @@ function appKeyArg(b64) {
   return k
 }
 
-// patternByte is the value of byte i of every test payload.
-function patternByte(i) {
-  return i % 251
-}
-
+// pattern returns n bytes of the test payload from offset on: byte i is
+// i % 251 (Go: pattern in harness_test.go).
 function pattern(offset, n) {
   const b = Buffer.allocUnsafe(n)
   for (let i = 0; i < n; i++) b[i] = (offset + i) % 251
@@ -51,4 +48,4 @@ function oneLine(err) {
   return msg.replace(/\s+/g, ' ').trim()
 }
 
-module.exports = { keysFromSeed, appKeyArg, patternByte, pattern, parseArgs, oneLine }
+module.exports = { keysFromSeed, appKeyArg, pattern, parseArgs, oneLine }
