@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -461,4 +465,27 @@ func TestDialCancelDuringUpgrade(t *testing.T) {
 	if c, ok := <-accepted; ok {
 		c.Close()
 	}
+}
+
+// wss from PEM files, as JavaScript's key and cert options.
+func TestWSSFromFiles(t *testing.T) {
+	srvTLS, cliTLS := selfSigned(t)
+	dir := t.TempDir()
+	cert, key := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	c := srvTLS.Certificates[0]
+	der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Certificate[0]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d, a := pair(t, NewSecure(&Options{ClientTLSConfig: cliTLS}), NewSecure(&Options{CertFile: cert, KeyFile: key}))
+	done := echoOnce(a)
+	roundTrip(t, d, 1<<16)
+	d.Close()
+	<-done
 }
