@@ -14,6 +14,7 @@ import (
 // remaining arguments.
 type command struct {
 	name    string
+	sub     string // a fixed first argument before the flags ("serial list"), if any
 	args    string // synopsis of the arguments after the flags
 	summary string // one line for the command list
 	detail  string // what "ms CMD -h" says before the flags
@@ -49,6 +50,9 @@ func (c *command) flagSet(e *env) (*flag.FlagSet, func(context.Context, *env, []
 
 func (c *command) usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "usage: ms %s", c.name)
+	if c.sub != "" {
+		fmt.Fprintf(w, " %s", c.sub)
+	}
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
 	if n > 0 {
@@ -60,12 +64,26 @@ func (c *command) usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "\n\n%s\n", strings.TrimSpace(c.detail))
 	if n > 0 {
 		fmt.Fprint(w, "\nflags:\n")
+		out := fs.Output()
+		fs.SetOutput(w)
 		fs.PrintDefaults()
+		fs.SetOutput(out)
 	}
 }
 
 func (c *command) run(ctx context.Context, e *env, args []string) int {
 	fs, r := c.flagSet(e)
+	if c.sub != "" {
+		if len(args) == 0 || args[0] != c.sub {
+			if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+				c.usage(e.stdout, fs)
+				return exitOK
+			}
+			e.errorf("want 'ms %s %s'", c.name, c.sub)
+			return exitUsage
+		}
+		args = args[1:]
+	}
 	// Usage asked for with -h goes to stdout, after a bad flag to stderr.
 	var msg strings.Builder
 	fs.SetOutput(&msg)
@@ -85,7 +103,7 @@ func (c *command) run(ctx context.Context, e *env, args []string) int {
 func usage(w io.Writer) {
 	fmt.Fprint(w, "usage: ms COMMAND [flags] [args]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", strings.TrimSpace(c.name+" "+c.sub), c.summary)
 	}
 	fmt.Fprint(w, "\nFlags go before the arguments and may be written -flag or --flag.\n")
 	fmt.Fprint(w, "Run 'ms help' for every flag, 'ms help COMMAND' or 'ms COMMAND -h' for one command.\n")
@@ -124,5 +142,5 @@ func oneLine(s string) string {
 }
 
 func init() {
-	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd}
+	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, serialCmd}
 }

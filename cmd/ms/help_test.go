@@ -14,9 +14,13 @@ func TestHelp(t *testing.T) {
 		t.Fatalf("ms help: exit %d", code)
 	}
 	for _, c := range commands {
-		code, one, _ := runMS(t, nil, c.name, "-h")
+		args := []string{c.name, "-h"}
+		if c.sub != "" {
+			args = []string{c.name, c.sub, "-h"}
+		}
+		code, one, _ := runMS(t, nil, args...)
 		if code != 0 {
-			t.Errorf("ms %s -h: exit %d, want 0", c.name, code)
+			t.Errorf("ms %s: exit %d, want 0", strings.Join(args, " "), code)
 		}
 		if !strings.Contains(all, "usage: ms "+c.name) || !strings.Contains(one, "usage: ms "+c.name) {
 			t.Errorf("ms %s: no usage line in ms help or in -h", c.name)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/onion"
 	"github.com/go-multiserver/multiserver/scheme/tcp"
 	"github.com/go-multiserver/multiserver/scheme/unixsock"
 	"github.com/go-multiserver/multiserver/scheme/ws"
@@ -15,14 +16,15 @@ type sectionParser interface {
 	Parse(s msaddr.Section) (msaddr.Section, error)
 }
 
-// parsers returns the section checkers of the stacks ms dials, by name:
-// transports first, then transforms.
+// parsers returns the section checkers of the stacks ms dials (the
+// root package's defaults), by name: transports first, then transforms.
 func parsers() (transports, transforms map[string]sectionParser) {
 	transports = map[string]sectionParser{
 		tcp.Name:      tcp.New(nil),
 		unixsock.Name: unixsock.New(nil),
 		"ws":          ws.New(nil),
 		"wss":         ws.NewSecure(nil),
+		onion.Name:    onion.New(nil),
 	}
 	transforms = map[string]sectionParser{
 		noauth.Name: noauth.New(nil),
