@@ -66,7 +66,8 @@ type options struct {
 	duration time.Duration
 	pprof    string
 
-	results *[]idleResult // if not nil, runIdle appends its figures (for the benchmark)
+	results *[]idleResult  // if not nil, runIdle appends its figures (for the benchmark)
+	floods  *[]floodResult // the same for runFlood
 }
 
 func parseOptions(args []string) (*options, error) {
@@ -393,7 +394,25 @@ func runFlood(o *options, proto string, out io.Writer) error {
 	if firstErr != nil {
 		fmt.Fprintf(out, "  first legitimate failure: %v\n", firstErr)
 	}
+	if o.floods != nil {
+		*o.floods = append(*o.floods, floodResult{
+			Proto: proto, AcceptedPerSec: accepted / secs,
+			LegitIdleP50: pct(idle, 50), LegitP50: pct(lat, 50), LegitP99: pct(lat, 99), LegitMax: pct(lat, 100),
+			LegitFailed: legitFail,
+		})
+	}
 	return nil
+}
+
+// floodResult is what runFlood measured for one protocol.
+type floodResult struct {
+	Proto          string
+	AcceptedPerSec float64
+	LegitIdleP50   time.Duration // the legitimate client on the idle server
+	LegitP50       time.Duration // ... and under the flood
+	LegitP99       time.Duration
+	LegitMax       time.Duration
+	LegitFailed    int
 }
 
 func pct(d []time.Duration, p int) time.Duration {

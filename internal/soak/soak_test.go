@@ -102,3 +102,42 @@ func BenchmarkIdleConns(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFlood runs the handshake flood once per iteration and reports
+// accepted handshakes per second and the legitimate client's latencies:
+//
+//	go test -run '^$' -bench Flood -benchtime 1x -count 5 ./internal/soak
+//
+// SOAK_CLIENTS (default 64) and SOAK_DURATION (default 10s) set the flood.
+func BenchmarkFlood(b *testing.B) {
+	clients, dur := "64", "10s"
+	if v := os.Getenv("SOAK_CLIENTS"); v != "" {
+		clients = v
+	}
+	if v := os.Getenv("SOAK_DURATION"); v != "" {
+		dur = v
+	}
+	for _, proto := range []string{"shs", "tls"} {
+		b.Run(proto, func(b *testing.B) {
+			var res []floodResult
+			for b.Loop() {
+				o, err := parseOptions([]string{"-mode", "flood", "-clients", clients, "-duration", dur})
+				if err != nil {
+					b.Fatal(err)
+				}
+				o.floods = &res
+				if err := runFlood(o, proto, io.Discard); err != nil {
+					b.Fatal(err)
+				}
+			}
+			r := res[len(res)-1]
+			b.ReportMetric(r.AcceptedPerSec, "accepted-handshakes/s")
+			b.ReportMetric(float64(r.LegitIdleP50.Microseconds())/1000, "legit-idle-p50-ms")
+			b.ReportMetric(float64(r.LegitP50.Microseconds())/1000, "legit-p50-ms")
+			b.ReportMetric(float64(r.LegitP99.Microseconds())/1000, "legit-p99-ms")
+			b.ReportMetric(float64(r.LegitMax.Microseconds())/1000, "legit-max-ms")
+			b.ReportMetric(float64(r.LegitFailed), "legit-failed")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
