@@ -114,7 +114,8 @@ func help(w io.Writer) {
 	fmt.Fprint(w, `ms dials and listens on multiserver addresses, such as
     net:127.0.0.1:8008~shs:<key>;ws://127.0.0.1:8989~shs:<key>;unix:/run/app.sock~noauth
 where ';' separates alternatives and '~' stacks a transform (shs, noauth) on a
-transport (net, ws, unix). Data and results go to stdout, logs to stderr.
+transport (net, ws, wss, unix, onion to dial through Tor, serial such as
+serial:/dev/ttyUSB0:115200). Data and results go to stdout, logs to stderr.
 Exit status: 0 success, 1 failure, 2 bad usage or input.
 
 Keys: --secret defaults to $HOME/.ssb/secret when it exists, otherwise a

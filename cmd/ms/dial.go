@@ -67,7 +67,7 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	// The note on a fresh key goes after the dial, or into the one-line
 	// error: with --allow on the server it is the likely cause.
 	note := ident.fresh && usesShs(addrs)
-	d := &ms.Dialer{Config: ms.Config{Identity: ident.priv, AppKey: ident.appKey}, HandshakeTimeout: o.timeout}
+	d := &ms.Dialer{Config: ms.Config{Identity: ident.priv, AppKey: ident.appKey, Transports: extraTransports()}, HandshakeTimeout: o.timeout}
 	dial := func(ctx context.Context) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()

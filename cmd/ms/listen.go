@@ -154,7 +154,7 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 		e.errorf("%s", ident.note())
 	}
 	lc := ms.ListenConfig{
-		Config:  ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize},
+		Config:  ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize, Transports: extraTransports()},
 		Scopes:  scopes,
 		OnError: func(err error) { e.errorf("%v", err) },
 	}

@@ -8,7 +8,15 @@ import (
 	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/noauth"
 	"github.com/go-multiserver/multiserver/secure/shs"
+	"github.com/go-multiserver/multiserver/serialport"
+	"github.com/go-multiserver/multiserver/stack"
 )
+
+// extraTransports are the transports ms adds to the root package's
+// defaults: serial, which the library leaves opt-in.
+func extraTransports() []stack.Transport {
+	return []stack.Transport{serialport.New(nil)}
+}
 
 // A sectionParser checks a dial section without I/O and returns its
 // canonical form: the Parse method shared by transports and transforms.
@@ -17,14 +25,16 @@ type sectionParser interface {
 }
 
 // parsers returns the section checkers of the stacks ms dials (the
-// root package's defaults), by name: transports first, then transforms.
+// root package's defaults and serial), by name: transports first, then
+// transforms.
 func parsers() (transports, transforms map[string]sectionParser) {
 	transports = map[string]sectionParser{
-		tcp.Name:      tcp.New(nil),
-		unixsock.Name: unixsock.New(nil),
-		"ws":          ws.New(nil),
-		"wss":         ws.NewSecure(nil),
-		onion.Name:    onion.New(nil),
+		tcp.Name:        tcp.New(nil),
+		unixsock.Name:   unixsock.New(nil),
+		"ws":            ws.New(nil),
+		"wss":           ws.NewSecure(nil),
+		onion.Name:      onion.New(nil),
+		serialport.Name: serialport.New(nil),
 	}
 	transforms = map[string]sectionParser{
 		noauth.Name: noauth.New(nil),
