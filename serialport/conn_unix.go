@@ -68,10 +68,14 @@ func setup(fd int, path string, baud int) error {
 		}
 		return &os.PathError{Op: "tcgetattr", Path: path, Err: err}
 	}
-	if err := flock(fd); err != nil {
-		if err == unix.EWOULDBLOCK {
-			return fmt.Errorf("%w: %s is locked by another open file", ErrBusy, path)
-		}
+	switch err := flock(fd); {
+	case err == nil:
+	case err == unix.EWOULDBLOCK:
+		return fmt.Errorf("%w: %s is locked by another open file", ErrBusy, path)
+	case err == unix.EOPNOTSUPP || err == unix.ENOTSUP || err == unix.ENOLCK:
+		// A device file system without advisory locks: TIOCEXCL alone
+		// keeps other users out.
+	default:
 		return &os.PathError{Op: "flock", Path: path, Err: err}
 	}
 	// TIOCEXCL makes further opens fail with EBUSY (except for root, which

@@ -40,6 +40,8 @@ func openConn(path string, baud int) (*conn, error) {
 	if baud == 0 {
 		return nil, fmt.Errorf("%w: %s: Windows needs an explicit baud rate (0 is not supported there)", ErrSpeed, path)
 	}
+	// 8N1, no flow control; go.bug.st/serial raises DTR and RTS (as opening
+	// a tty does on Unix).
 	p, err := serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
 	if err != nil {
 		var pe *serial.PortError

@@ -2,6 +2,16 @@
 // byte stream over a serial device, such as a USB or UART serial port or a
 // Bluetooth RFCOMM tty (/dev/rfcommN made by "rfcomm bind").
 //
+// The transport is opt-in: add it to a Config to dial and listen on serial
+// addresses next to the built-in ones.
+//
+//	cfg := multiserver.Config{Transports: []stack.Transport{serialport.New(nil)}}
+//	d := multiserver.Dialer{Config: cfg}
+//	conn, err := d.DialContext(ctx, "serial:/dev/rfcomm0:0~shs:"+serverKey)
+//
+//	lc := multiserver.ListenConfig{Config: cfg}
+//	ln, err := lc.Listen(ctx, "serial:/dev/ttyUSB0:115200~shs")
+//
 // # Addresses
 //
 // A serial section names the device and the line speed:
@@ -28,7 +38,9 @@
 // mode, no signal characters, no CR/LF translation, no software flow
 // control, no output processing), since the link carries binary data. With a
 // baud above 0 the line is also set to 8N1 with the receiver enabled, modem
-// control lines ignored (CLOCAL) and no hardware flow control.
+// control lines ignored (CLOCAL) and no hardware flow control, at that speed
+// (on Linux, rates without a Bxxx constant are set with BOTHER; a rate the
+// device refuses fails with ErrSpeed). Pseudo-terminals ignore the speed.
 //
 // # Unix
 //
@@ -41,10 +53,12 @@
 // a USB adapter unplugged, an RFCOMM link dropped) reads as io.EOF.
 //
 // A device is opened exclusively: flock(LOCK_EX|LOCK_NB), which also stops
-// root, plus TIOCEXCL, which stops other users' processes that do not flock.
-// A second open fails with an error wrapping ErrBusy. Stale input is
-// discarded (tcflush TCIFLUSH) every time the device is opened, so bytes left
-// over from an earlier session cannot corrupt the next handshake.
+// root, plus TIOCEXCL, which stops other users' processes that do not flock
+// (where the device file system has no advisory locks, TIOCEXCL alone). A
+// second open, in this process or another, fails with an error that names
+// the device and wraps ErrBusy. Stale input is discarded (tcflush TCIFLUSH)
+// every time the device is opened, so bytes left over from an earlier
+// session cannot corrupt the next handshake.
 //
 // A UART reports no end of file when the program at the far end dies,
 // unless the DCD modem line is wired and CLOCAL is cleared (use baud 0 and
@@ -53,40 +67,63 @@
 //
 // The Unix implementation is tested on Linux over pseudo-terminals. The macOS
 // and BSD builds share its code except for termios requests and speeds
-// (non-standard speeds on macOS need IOSSIOSPEED, which is not implemented:
-// such a speed fails with an error), and they have not been run.
+// (rates above 230400 and other non-standard rates on macOS need
+// IOSSIOSPEED, which is not implemented: they fail with ErrSpeed), and they
+// have been compiled but not run.
 //
 // # Windows
 //
-// On Windows the I/O goes through go.bug.st/serial. COM ports are opened
-// exclusively by Windows itself. Deadlines are emulated: a Read waits in
-// slices of at most 50 ms, so a read deadline (set before or during the
-// Read) fires at most about 50 ms late; a Write whose deadline has passed
-// fails at once, and a Write still in progress when the deadline it started
-// with passes is aborted by purging the output (PurgeComm), discarding what
-// was not sent. Close ends a pending Read or Write by closing the handle.
-// Windows needs an explicit baud: baud 0 is refused there. The Windows code
-// compiles but has not been run.
+// On Windows the I/O goes through go.bug.st/serial: 8N1, no flow control,
+// DTR and RTS raised, input purged on open. COM ports are opened
+// exclusively by Windows itself (a second open fails with ErrBusy). That
+// library has no deadlines, so they are emulated: a Read waits in the
+// driver in slices of at most 50 ms, so a read deadline (set before or
+// during the Read) and Close are noticed at most about 50 ms late; a Write
+// fails at once if its deadline has passed, and a Write still running when
+// the deadline it started with passes is aborted by purging the output
+// (PurgeComm), which discards what was not sent; Close ends a pending Read
+// or Write by closing the handle. Windows needs an explicit baud: baud 0
+// fails with ErrSpeed there. The Windows code compiles but has not been
+// run.
 //
 // # Listening
 //
 // A serial link has one peer and no connect event, so both ends must be told
 // their role: one end dials (the shs client) and the other listens (the shs
-// server). A Listener holds one conn at a time. Listen opens the device (and
+// server). A Listener holds one conn at a time. Listen opens the device, and
 // fails at once if that fails for any reason other than the device being
-// missing); the first Accept returns that conn. After an accepted conn is
-// closed, the next Accept opens the device again, flushing stale input, and
-// returns a new conn. While the device is missing (a USB adapter unplugged)
-// Accept retries with exponential backoff. Listener.Close closes the current
-// conn and makes a blocked Accept return an error wrapping net.ErrClosed.
+// missing; the first Accept returns that conn. Accept then blocks until the
+// conn it returned is closed; the next Accept opens the device again
+// (flushing stale input) and returns a new conn. While the device is missing
+// (a USB adapter unplugged, an RFCOMM tty not bound yet) Accept retries with
+// exponential backoff (Options.RetryMin, RetryMax). Any other failure to
+// re-open the device is returned as a temporary net.Error, and the next
+// Accept tries again; the multiserver Listener retries such errors with
+// backoff.
 //
-// A conn on which a handshake fails is simply closed by the caller, and the
-// listener is ready for the next attempt: garbage on the line does not kill
-// the listener.
+// A conn on which a handshake fails is closed by whoever ran the handshake
+// (the multiserver Listener does), and that Close re-arms the Listener:
+// garbage on the line never kills it.
+//
+// Close makes a blocked Accept, and every later one, return an error
+// wrapping net.ErrClosed, and releases the device if no accepted conn holds
+// it. As with every net.Listener, a conn already returned by Accept stays
+// open until its owner closes it.
+//
+// A serial line has no connection boundaries: bytes of a session that are
+// still on their way when the next session starts arrive in it, since the
+// flush on open only drops what has already been received. End sessions
+// cleanly (for shs: CloseWrite, then read to EOF, which waits for the
+// peer's goodbye) and a new session starts on a quiet line; otherwise a
+// client that dials at once may fail its handshake and must dial again.
+//
+// docs/serial-bluetooth.md in the repository shows how to run this
+// transport over a Bluetooth RFCOMM link.
 //
 // # Listing ports
 //
-// List returns the serial ports of this machine (with USB vendor and product
-// IDs where the platform offers them), using go.bug.st/serial's enumerator.
-// See List for the platform differences.
+// List returns the serial ports of this machine, with USB vendor and product
+// IDs where the platform offers them: from sysfs on Linux, from
+// go.bug.st/serial's enumerator on Windows and macOS (with cgo), and by name
+// only on macOS without cgo, FreeBSD and OpenBSD. See List.
 package serialport
