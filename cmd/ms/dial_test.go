@@ -29,15 +29,7 @@ func TestDialFailures(t *testing.T) {
 		t.Fatalf("allowed client: exit %d, stdout %q, stderr %s", code, d.stdout(), d.stderr.String())
 	}
 
-	closedPort := func() string { // a port nobody listens on any more
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		a := l.Addr().String()
-		l.Close()
-		return a
-	}()
+	refused := closedPort(t)
 	silent := silentServer(t)
 	wrongKey := strings.Replace(addr, shs.EncodeKey(srvPub), shs.EncodeKey(strangerPub), 1)
 	appKey := shs.EncodeKey(bytes.Repeat([]byte{5}, 32))
@@ -50,7 +42,7 @@ func TestDialFailures(t *testing.T) {
 		{"wrong server key", []string{"--secret", okSecret, wrongKey}, 1, "rejected by the server"},
 		{"wrong app key", []string{"--secret", okSecret, "--app-key", appKey, addr}, 1, "wrong app key"},
 		{"not allowed", []string{"--secret", otherSecret, addr}, 1, "rejected by the server"},
-		{"refused", []string{"--secret", okSecret, "net:" + closedPort + "~shs:" + shs.EncodeKey(srvPub)}, 1, "connection refused"},
+		{"refused", []string{"--secret", okSecret, "net:" + refused + "~shs:" + shs.EncodeKey(srvPub)}, 1, "connection refused"},
 		{"timeout", []string{"--secret", okSecret, "--timeout", "300ms", "net:" + silent + "~shs:" + shs.EncodeKey(srvPub)}, 1, "timed out"},
 		{"no unix socket", []string{"unix:/nonexistent/ms.sock~noauth"}, 1, "no such socket"},
 		{"bad address", []string{"net:" + host + "~shs:AAAA"}, 2, "shs"},
@@ -73,6 +65,17 @@ func TestDialFailures(t *testing.T) {
 	if log := ln.stderr.String(); !strings.Contains(log, "client key not in --allow") {
 		t.Errorf("listen stderr does not say a client was refused:\n%s", log)
 	}
+}
+
+// closedPort returns a loopback address nobody listens on any more.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := l.Addr().String()
+	l.Close()
+	return a
 }
 
 // silentServer accepts TCP conns and never answers, until the test ends.

@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/msaddr"
@@ -202,7 +203,7 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 			if o.echo {
 				echo(e, id, c)
 			} else {
-				forward(e, id, c, o.forward)
+				forward(ctx, e, id, c, o.forward)
 			}
 		})
 	}
@@ -248,9 +249,12 @@ func echo(e *env, id int64, c net.Conn) {
 	logClosed(e, id, n, n, err)
 }
 
-func forward(e *env, id int64, c net.Conn, target string) {
-	var d net.Dialer
-	t, err := d.Dial("tcp", target)
+// forwardTimeout bounds the connect to the --forward service.
+const forwardTimeout = 10 * time.Second
+
+func forward(ctx context.Context, e *env, id int64, c net.Conn, target string) {
+	d := net.Dialer{Timeout: forwardTimeout}
+	t, err := d.DialContext(ctx, "tcp", target)
 	if err != nil {
 		c.Close()
 		e.errorf("conn %d: forward: %v", id, err)

@@ -74,13 +74,22 @@ func TestTunnel(t *testing.T) {
 	}
 }
 
-func TestForwardWithoutAllowWarns(t *testing.T) {
+// TestForwardFailures checks the warning for --forward without --allow,
+// and that a service that refuses is logged and the client let go.
+func TestForwardFailures(t *testing.T) {
 	t.Parallel()
 	skipWithoutSignals(t)
-	ln := start(t, nil, "listen", "--forward", "127.0.0.1:9", "net:127.0.0.1:0~shs")
-	ln.firstLine()
+	ln := start(t, nil, "listen", "--forward", closedPort(t), "net:127.0.0.1:0~shs")
+	addr := ln.firstLine()
+	d := start(t, strings.NewReader("x"), "dial", addr)
+	if code := d.wait(); d.stdout() != "" {
+		t.Errorf("dial to a forward that fails: exit %d, stdout %q", code, d.stdout())
+	}
 	ln.interrupt()
-	if log := ln.stderr.String(); !strings.Contains(log, "warning: --forward without --allow") {
-		t.Errorf("no warning on stderr:\n%s", log)
+	log := ln.stderr.String()
+	for _, want := range []string{"warning: --forward without --allow", "conn 1: forward: dial tcp", "connection refused"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("listen stderr lacks %q:\n%s", want, log)
+		}
 	}
 }
