@@ -176,6 +176,21 @@ func offsets(m msaddr.Multi) [][]int {
 	return out
 }
 
+// checkDialAddr checks addrs as ms addr does and requires at least one
+// alternative that ms can dial.
+func checkDialAddr(addrs string) error {
+	out, perr := describe(addrs, false)
+	if perr != nil {
+		return perr.err
+	}
+	for _, a := range out.Alternatives {
+		if a.Checked {
+			return nil
+		}
+	}
+	return fmt.Errorf("no alternative of the address uses a stack ms knows")
+}
+
 // stackName is "net~shs" for net:h:1~shs:K.
 func stackName(a msaddr.Address) string {
 	names := make([]string, len(a))

@@ -74,6 +74,11 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 		return d.DialContext(ctx, addrs)
 	}
 	if o.local != "" {
+		// Dials happen per tunnelled conn: catch a bad address now.
+		if err := checkDialAddr(addrs); err != nil {
+			e.errorf("%v", err)
+			return exitUsage
+		}
 		if note {
 			e.errorf("%s", ident.note())
 		}

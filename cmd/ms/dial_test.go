@@ -67,6 +67,16 @@ func TestDialFailures(t *testing.T) {
 	}
 }
 
+func TestTunnelBadAddress(t *testing.T) {
+	t.Parallel()
+	for _, addr := range []string{"net:127.0.0.1:1~shs:AAAA", "carrier:pigeon~shs", "net:127.0.0.1:1~"} {
+		code, stdout, stderr := runMS(t, nil, "dial", "--local", "127.0.0.1:0", addr)
+		if code != 2 || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("dial --local %q: exit %d, stdout %q, stderr %q; want 2, nothing, one line", addr, code, stdout, stderr)
+		}
+	}
+}
+
 // closedPort returns a loopback address nobody listens on any more.
 func closedPort(t *testing.T) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
