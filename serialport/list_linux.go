@@ -15,7 +15,8 @@ import (
 // details come from the USB device's sysfs attributes. (go.bug.st/serial's
 // enumerator is not used on Linux: it opens /dev/ttyS* to see whether they
 // are real, which resets their line settings to 9600 8N1, even on a port
-// in use.)
+// in use.) An RFCOMM tty is listed without USB details, even when the
+// Bluetooth adapter behind it is a USB one.
 //
 // On Windows, and on macOS when built with cgo, List uses
 // go.bug.st/serial/enumerator, which gives USB IDs. On macOS without cgo,
@@ -46,7 +47,9 @@ func listSysfs(class, dev string) ([]PortInfo, error) {
 			continue
 		}
 		p := PortInfo{Path: path}
-		if real != "" {
+		// An RFCOMM tty's device, when it has one, is the Bluetooth
+		// adapter: its USB IDs are not the port's.
+		if real != "" && !isRFCOMM(name) {
 			usbDetails(real, &p)
 		}
 		out = append(out, p)

@@ -9,8 +9,9 @@ import (
 
 // TestListSysfs runs List's Linux code over a made-up sysfs: a USB-serial
 // adapter (ttyUSB0), a CDC ACM device (ttyACM0), a real UART (ttyS0), a
-// UART slot with no hardware (ttyS1), an RFCOMM tty with no device link,
-// a virtual console, and a port whose /dev node is missing.
+// UART slot with no hardware (ttyS1), RFCOMM ttys with and without a
+// device link (the Bluetooth adapter), a virtual console, and a port whose
+// /dev node is missing.
 func TestListSysfs(t *testing.T) {
 	root := t.TempDir()
 	class := filepath.Join(root, "class/tty")
@@ -61,10 +62,13 @@ func TestListSysfs(t *testing.T) {
 	}
 	mkfile(filepath.Join(class, "ttyS0/type"), "4\n")
 	mkfile(filepath.Join(class, "ttyS1/type"), "0\n")
+	// rfcomm1's device is a USB Bluetooth adapter (hci0).
+	mkdir(filepath.Join(usb, "1-1:1.0/bluetooth/hci0"))
+	link(filepath.Join(usb, "1-1:1.0/bluetooth/hci0"), filepath.Join(class, "rfcomm1", "device"))
 	mkdir(filepath.Join(class, "rfcomm0"))
 	mkdir(filepath.Join(class, "rfcommX"))
 	mkdir(filepath.Join(class, "tty1"))
-	for _, n := range []string{"ttyUSB0", "ttyACM0", "ttyS0", "ttyS1", "rfcomm0", "rfcommX", "tty1"} {
+	for _, n := range []string{"ttyUSB0", "ttyACM0", "ttyS0", "ttyS1", "rfcomm0", "rfcomm1", "rfcommX", "tty1"} {
 		mkfile(filepath.Join(dev, n), "")
 	}
 
@@ -74,6 +78,7 @@ func TestListSysfs(t *testing.T) {
 	}
 	want := []PortInfo{
 		{Path: filepath.Join(dev, "rfcomm0")},
+		{Path: filepath.Join(dev, "rfcomm1")},
 		{Path: filepath.Join(dev, "ttyACM0"), USB: true, VID: "2341", PID: "0043"},
 		{Path: filepath.Join(dev, "ttyS0")},
 		{Path: filepath.Join(dev, "ttyUSB0"), USB: true, VID: "0403", PID: "6001", SerialNumber: "A50285BI", Manufacturer: "FTDI", Product: "FT232R USB UART"},
@@ -81,7 +86,7 @@ func TestListSysfs(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("listSysfs:\n got %+v\nwant %+v", got, want)
 	}
-	if s := want[3].Section(115200); s != "serial:"+filepath.Join(dev, "ttyUSB0")+":115200" {
+	if s := want[4].Section(115200); s != "serial:"+filepath.Join(dev, "ttyUSB0")+":115200" {
 		t.Errorf("Section = %s", s)
 	}
 }
