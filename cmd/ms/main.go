@@ -1,7 +1,15 @@
 // Command ms dials and listens on multiserver addresses from the shell: it
 // makes keys, pipes stdin/stdout to a connection like netcat, echoes,
 // forwards connections to a TCP service and tunnels local TCP ports over
-// any stack like ssh -L.
+// any stack like ssh -L. It knows the stacks of package multiserver plus
+// serial.
+//
+// Expose a local TCP service over shs, admitting one client key, and reach
+// it from another machine through a local port:
+//
+//	server$ ms listen --forward 127.0.0.1:8080 --allow @<client id> 'net:0.0.0.0:8008~shs'
+//	client$ ms dial --local 127.0.0.1:9090 'net:server.example:8008~shs:<server key>'
+//	client$ curl http://127.0.0.1:9090/
 //
 // Usage:
 //
@@ -11,6 +19,7 @@
 //	ms addr [--json] ADDRS                  parse an address
 //	ms listen [flags] ADDRS                 listen, echo, forward or pipe
 //	ms dial [flags] ADDRS                   pipe stdin/stdout or tunnel
+//	ms serial list [--json]                 list serial ports
 //
 // Run "ms help" for every flag. Output meant for scripts (addresses, ids,
 // data) goes to stdout; logs and progress go to stderr. Exit status is 0 on
