@@ -38,7 +38,7 @@ What happens to connections:
               of a tunnel; see ms dial --local)
 
 SIGINT or SIGTERM stops accepting, closes the connections and the listener
-(removing unix sockets) and exits 0.`,
+(removing unix sockets) and exits 0; a second signal kills ms at once.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		var o listenOpts
 		o.keys.register(fs)
