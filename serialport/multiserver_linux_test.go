@@ -28,7 +28,7 @@ type msLink struct {
 	server ed25519.PublicKey
 }
 
-func newMSLink(t *testing.T) *msLink {
+func newMSLink(t testing.TB) *msLink {
 	t.Helper()
 	l := newLink(t)
 	tr := New(nil)
@@ -78,7 +78,7 @@ func newMSLink(t *testing.T) *msLink {
 
 // echo dials, sends n random bytes while reading the echo concurrently,
 // checks it and closes.
-func (m *msLink) echo(t *testing.T, n int) {
+func (m *msLink) echo(t testing.TB, n int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
