@@ -26,5 +26,5 @@ func (a *Addr) String() string {
 	return a.m.String()
 }
 
-// Multi returns the parsed address.
-func (a *Addr) Multi() msaddr.Multi { return a.m }
+// Multi returns a copy of the parsed address.
+func (a *Addr) Multi() msaddr.Multi { return a.m.Clone() }

@@ -13,6 +13,9 @@ var (
 	ErrNoStack = errors.New("multiserver: no known stack")
 	// ErrHandshake wraps transform failures (shs rejections and the like).
 	ErrHandshake = errors.New("multiserver: handshake failed")
+	// ErrUnknownHost is wrapped by the error Hosts.Resolve returns for a
+	// host it has no address for.
+	ErrUnknownHost = errors.New("multiserver: no address for host")
 )
 
 // A DialError reports that every alternative of an address failed. It

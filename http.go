@@ -3,16 +3,11 @@ package multiserver
 import (
 	"context"
 	"crypto/ed25519"
-	"errors"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 )
-
-// ErrUnknownHost is wrapped by the error Hosts.Resolve returns for a host
-// it has no address for.
-var ErrUnknownHost = errors.New("multiserver: no address for host")
 
 type connContextKey struct{}
 

@@ -124,6 +124,30 @@ func (m Multi) String() string {
 	return b.String()
 }
 
+// Clone returns a deep copy of m.
+func (m Multi) Clone() Multi {
+	if m == nil {
+		return nil
+	}
+	c := make(Multi, len(m))
+	for i, a := range m {
+		c[i] = a.Clone()
+	}
+	return c
+}
+
+// Clone returns a deep copy of a.
+func (a Address) Clone() Address {
+	if a == nil {
+		return nil
+	}
+	c := make(Address, len(a))
+	for i, s := range a {
+		c[i] = Section{Name: s.Name, Args: append([]string(nil), s.Args...)}
+	}
+	return c
+}
+
 // Equal reports whether m and n have equal addresses in the same order.
 func (m Multi) Equal(n Multi) bool {
 	if len(m) != len(n) {

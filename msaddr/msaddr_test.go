@@ -223,3 +223,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestClone(t *testing.T) {
+	m := MustParse("net:h:1~shs:k;unix:/x")
+	c := m.Clone()
+	c[0][0].Args[0] = "changed"
+	c[1] = Address{sec("x")}
+	if m.String() != "net:h:1~shs:k;unix:/x" {
+		t.Fatalf("Clone shares memory with the original: %q", m)
+	}
+}
