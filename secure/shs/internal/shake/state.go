@@ -81,23 +81,72 @@ func (s *State) Hello() []byte {
 
 // VerifyHello checks the peer's hello and computes ab.
 func (s *State) VerifyHello(msg []byte) error {
+	if err := s.CheckHello(msg); err != nil {
+		return err
+	}
+	return s.ComputeAB()
+}
+
+// CheckHello checks the peer's hello: its HMAC under the app key, and that
+// the ephemeral key is not one of the low-order points libsodium refuses
+// (so that its shared secret with any key would be all zero). It does no
+// scalar multiplication, so a server can answer at once and compute ab
+// while the client works.
+func (s *State) CheckHello(msg []byte) error {
 	if len(msg) != HelloSize || !auth.Verify(msg[:32], msg[32:], &s.appKey) {
 		return ErrNetworkKey
 	}
-	pub, err := ecdh.X25519().NewPublicKey(msg[32:])
-	if err != nil {
+	if lowOrderX25519(msg[32:]) {
 		return ErrLowOrderKey
 	}
-	ab, err := s.eph.ECDH(pub)
+	pub, err := ecdh.X25519().NewPublicKey(msg[32:])
 	if err != nil {
 		return ErrLowOrderKey
 	}
 	s.remoteEph = pub
 	copy(s.remoteEphPub[:], msg[32:])
 	copy(s.remoteMAC[:], msg[:32])
+	return nil
+}
+
+// ComputeAB computes ab after CheckHello. X25519 fails on an all-zero
+// result, which CheckHello already rules out; the check stays as a
+// backstop.
+func (s *State) ComputeAB() error {
+	ab, err := s.eph.ECDH(s.remoteEph)
+	if err != nil {
+		return ErrLowOrderKey
+	}
 	copy(s.ab[:], ab)
 	s.abHash = sha256.Sum256(s.ab[:])
 	return nil
+}
+
+// x25519LowOrder are the u-coordinates of small order (libsodium's
+// has_small_order blacklist): 0, 1, the two of order 8, p-1, p and p+1.
+// Bit 255 is ignored, as X25519 ignores it.
+var x25519LowOrder = [7][32]byte{
+	{},
+	{1},
+	{0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4, 0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49, 0xb8, 0x00},
+	{0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef, 0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f, 0x11, 0x57},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+}
+
+// lowOrderX25519 reports whether u (32 bytes) is a low-order point. The
+// points are public; no constant time needed.
+func lowOrderX25519(u []byte) bool {
+	var k [32]byte
+	copy(k[:], u)
+	k[31] &= 0x7f
+	for i := range x25519LowOrder {
+		if k == x25519LowOrder[i] {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *State) computeClientaB() error {
@@ -332,6 +381,11 @@ func Client(rw io.ReadWriter, s *State) (Keys, error) {
 	if err := writeMsg(rw, s.Hello()); err != nil {
 		return Keys{}, err
 	}
+	// aB needs only the server's long-term key: compute it while msg2 is
+	// on its way.
+	if err := s.computeClientaB(); err != nil {
+		return Keys{}, err
+	}
 	var buf [AcceptSize]byte
 	if err := readMsg(rw, buf[:HelloSize], "its hello (msg2)"); err != nil {
 		return Keys{}, err
@@ -369,10 +423,15 @@ func Server(ctx context.Context, rw io.ReadWriter, s *State, authorize func(cont
 	if err := readMsg(rw, buf[:HelloSize], "its hello (msg1)"); err != nil {
 		return Keys{}, err
 	}
-	if err := s.VerifyHello(buf[:HelloSize]); err != nil {
+	// Answer as soon as the hello checks out; ab and aB are computed while
+	// the client works on msg3.
+	if err := s.CheckHello(buf[:HelloSize]); err != nil {
 		return Keys{}, err
 	}
 	if err := writeMsg(rw, s.Hello()); err != nil {
+		return Keys{}, err
+	}
+	if err := s.ComputeAB(); err != nil {
 		return Keys{}, err
 	}
 	if err := s.PrecomputeServer(); err != nil {
