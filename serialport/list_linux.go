@@ -19,10 +19,10 @@ import (
 // Bluetooth adapter behind it is a USB one.
 //
 // On Windows, and on macOS when built with cgo, List uses
-// go.bug.st/serial/enumerator, which gives USB IDs. On macOS without cgo,
-// FreeBSD and OpenBSD it lists device names (/dev/cu.*, /dev/tty.*)
-// without USB details. Elsewhere it returns an error wrapping
-// stack.ErrNotSupported.
+// go.bug.st/serial/enumerator, which gives USB IDs. On macOS without cgo
+// and on the BSDs it lists the call-out devices in /dev (macOS /dev/cu.*,
+// FreeBSD, DragonFly and OpenBSD /dev/cua*, NetBSD /dev/dty*) without USB
+// details. Elsewhere it returns an error wrapping stack.ErrNotSupported.
 func List() ([]PortInfo, error) { return listSysfs("/sys/class/tty", "/dev") }
 
 func listSysfs(class, dev string) ([]PortInfo, error) {

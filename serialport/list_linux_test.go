@@ -102,3 +102,42 @@ func TestListHere(t *testing.T) {
 		t.Logf("%+v", p)
 	}
 }
+
+func TestListDev(t *testing.T) {
+	// /dev/null and friends are character devices; a regular file named
+	// like a port is not listed.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "cuaU0"), nil, 0o600)
+	got, err := listDev(dir, func(string) bool { return true })
+	if err != nil || len(got) != 0 {
+		t.Fatalf("listDev of regular files = %v, %v; want none", got, err)
+	}
+	got, err = listDev("/dev", func(n string) bool { return n == "null" || n == "zero" })
+	if err != nil || !reflect.DeepEqual(got, []PortInfo{{Path: "/dev/null"}, {Path: "/dev/zero"}}) {
+		t.Fatalf("listDev(/dev) = %v, %v", got, err)
+	}
+	for _, tc := range []struct {
+		goos, name string
+		want       bool
+	}{
+		{"darwin", "cu.usbserial-A50285BI", true},
+		{"darwin", "tty.usbserial-A50285BI", false},
+		{"darwin", "cu.Bluetooth-Incoming-Port", true},
+		{"freebsd", "cuaU0", true},
+		{"freebsd", "cuau0", true},
+		{"freebsd", "cuaU0.init", false},
+		{"freebsd", "cuaU0.lock", false},
+		{"freebsd", "ttyU0", false},
+		{"freebsd", "cua", false},
+		{"openbsd", "cua00", true},
+		{"openbsd", "cuaU0", true},
+		{"netbsd", "dty00", true},
+		{"netbsd", "tty00", false},
+		{"dragonfly", "cuaa0", true},
+		{"linux", "ttyUSB0", false},
+	} {
+		if got := serialDevName(tc.goos, tc.name); got != tc.want {
+			t.Errorf("serialDevName(%s, %s) = %v, want %v", tc.goos, tc.name, got, tc.want)
+		}
+	}
+}
