@@ -124,6 +124,7 @@
 //
 // List returns the serial ports of this machine, with USB vendor and product
 // IDs where the platform offers them: from sysfs on Linux, from
-// go.bug.st/serial's enumerator on Windows and macOS (with cgo), and by name
-// only on macOS without cgo, FreeBSD and OpenBSD. See List.
+// go.bug.st/serial's enumerator on Windows and macOS (with cgo), and from
+// the call-out device names in /dev, without USB details, on macOS without
+// cgo and on the BSDs. Listing never opens a port. See List.
 package serialport
