@@ -138,7 +138,9 @@ func (c *Conn) handshake(ctx context.Context) (ret error) {
 		return err
 	}
 
-	if t := cfg.handshakeTimeout(); t > 0 {
+	parent := ctx
+	t := cfg.handshakeTimeout()
+	if t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
@@ -154,7 +156,11 @@ func (c *Conn) handshake(ctx context.Context) (ret error) {
 		defer func() {
 			if !stop() {
 				<-done
-				ret = fmt.Errorf("shs: handshake aborted: %w", ctx.Err())
+				if parent.Err() == nil {
+					ret = fmt.Errorf("shs: handshake timed out after %v: %w", t, ctx.Err())
+				} else {
+					ret = fmt.Errorf("shs: handshake aborted: %w", ctx.Err())
+				}
 			}
 		}()
 	}
