@@ -27,6 +27,6 @@ func defaultTransforms(c *Config) []stack.Transform {
 		noauth.New(nil),
 		// The Dialer and ListenConfig bound every handshake through ctx
 		// (their HandshakeTimeout); shs adds no timeout of its own.
-		shs.NewTransform(&shs.Config{Identity: c.Identity, AppKey: c.AppKey, Authorize: c.Authorize, HandshakeTimeout: -1}),
+		shs.NewTransform(&shs.Config{Identity: c.Identity, AppKey: c.AppKey, Authorize: c.Authorize, MaxBodySize: c.MaxFrameSize, HandshakeTimeout: -1}),
 	}
 }

@@ -16,6 +16,10 @@ var (
 	// ErrUnknownHost is wrapped by the error Hosts.Resolve returns for a
 	// host it has no address for.
 	ErrUnknownHost = errors.New("multiserver: no address for host")
+	// ErrOverLimit is reported to ListenConfig.OnError for a conn the
+	// listener closed unhandled because its source already had
+	// ListenConfig.MaxHandshakesPerIP handshakes in flight.
+	ErrOverLimit = errors.New("multiserver: too many handshakes in flight from one source")
 )
 
 // A DialError reports that every alternative of an address failed. It

@@ -1,18 +1,12 @@
 package multiserver
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"sync"
 )
-
-// ErrOverLimit is reported to ListenConfig.OnError for a conn the listener
-// closed unhandled because its source already had
-// ListenConfig.MaxHandshakesPerIP handshakes in flight.
-var ErrOverLimit = errors.New("multiserver: too many handshakes in flight from one source")
 
 // handshakeError wraps the error of transform name in ErrHandshake,
 // naming the stack (if not empty) and the transform, unless the message
