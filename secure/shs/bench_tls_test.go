@@ -1,0 +1,140 @@
+package shs_test
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+)
+
+// tlsConfigs returns a TLS 1.3 server config with a self-signed ed25519
+// certificate and a client config that verifies it: the baseline's
+// "TLS 1.3, ed25519 cert, X25519 only" (go-anchors.md §5), for comparing
+// handshake figures measured in the same run.
+func tlsConfigs(tb testing.TB) (server, client *tls.Config) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "bench"},
+		DNSNames:              []string{"bench"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server = &tls.Config{
+		Certificates:           []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv}},
+		MinVersion:             tls.VersionTLS13,
+		CurvePreferences:       []tls.CurveID{tls.X25519},
+		SessionTicketsDisabled: true,
+	}
+	client = &tls.Config{
+		RootCAs:                pool,
+		ServerName:             "bench",
+		MinVersion:             tls.VersionTLS13,
+		CurvePreferences:       []tls.CurveID{tls.X25519},
+		SessionTicketsDisabled: true,
+	}
+	return server, client
+}
+
+// BenchmarkTLSHandshakeTCP is BenchmarkHandshakeTCP with crypto/tls.
+func BenchmarkTLSHandshakeTCP(b *testing.B) {
+	scfg, ccfg := tlsConfigs(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	tln := tls.NewListener(ln, scfg)
+	srvDone := make(chan struct{})
+	go func() {
+		defer close(srvDone)
+		for {
+			c, err := tln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.Write([]byte{1})
+				c.Close()
+			}()
+		}
+	}()
+	d := &tls.Dialer{Config: ccfg}
+	one := make([]byte, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	b.StopTimer()
+	ln.Close()
+	<-srvDone
+}
+
+// BenchmarkTCPConnect is the floor of the handshake benchmarks: connect,
+// one byte from the server, close.
+func BenchmarkTCPConnect(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	srvDone := make(chan struct{})
+	go func() {
+		defer close(srvDone)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				c.Write([]byte{1})
+				c.Close()
+			}()
+		}
+	}()
+	one := make([]byte, 1)
+	b.ReportAllocs()
+	for b.Loop() {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, one); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	b.StopTimer()
+	ln.Close()
+	<-srvDone
+}
