@@ -75,8 +75,9 @@ type inHalf struct {
 	plainPooled  bool
 	pStart, pEnd int
 
-	hdr     [18]byte // last opened header
-	haveHdr bool     // hdr belongs to a body still to be received
+	first   [headerSize]byte // receives the first bytes while no buffer is held
+	hdr     [18]byte         // last opened header
+	haveHdr bool             // hdr belongs to a body still to be received
 	bodyLen int
 
 	err error // sticky: io.EOF after the goodbye, or a fatal error
@@ -221,8 +222,19 @@ func (in *inHalf) fill(c *Conn) error {
 		need = in.bodyLen
 	}
 	if in.buf == nil {
-		in.buf, in.pooled = readPool.Get().(*[]byte), true
-		in.start, in.end = macSize, macSize
+		// Nothing buffered: wait for the peer with the small inline
+		// array, so that a conn whose Read is pending holds no pooled
+		// buffer, then move what came into one.
+		m, err := c.conn.Read(in.first[:])
+		if m > 0 {
+			in.buf, in.pooled = readPool.Get().(*[]byte), true
+			in.start, in.end = macSize, macSize+copy((*in.buf)[macSize:], in.first[:m])
+			return nil
+		}
+		if err == nil {
+			return nil
+		}
+		return in.readErr(c, err)
 	}
 	b := *in.buf
 	if avail := in.end - in.start; in.start != macSize {
@@ -246,6 +258,10 @@ func (in *inHalf) fill(c *Conn) error {
 		// An error with data recurs on the next read.
 		return nil
 	}
+	return in.readErr(c, err)
+}
+
+func (in *inHalf) readErr(c *Conn, err error) error {
 	switch {
 	case c.closed.Load():
 		in.err = net.ErrClosed
@@ -371,8 +387,12 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 		// Commit the packets whose first byte went out: a partly sent
 		// packet's rest becomes the tail, sent before anything else.
 		pos := 0
+		permanent := c.closed.Load() || !isTimeout(err)
 		for i := 0; i < np && pos < nw; i++ {
 			end := pos + headerSize + lens[i]
+			if permanent && nw < end {
+				break // cut short for good: the peer never gets it
+			}
 			increment(&out.nonce)
 			increment(&out.nonce)
 			n += lens[i]
