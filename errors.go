@@ -30,6 +30,7 @@ type DialError struct {
 	Errs []error // one per alternative, each an *AltError
 }
 
+// Error lists every alternative tried and why it failed, one per line.
 func (e *DialError) Error() string {
 	var b strings.Builder
 	b.WriteString("multiserver: dial failed")
@@ -56,6 +57,7 @@ type AltError struct {
 	Err   error
 }
 
+// Error names the alternative (counted from 1) and its stack.
 func (e *AltError) Error() string {
 	return fmt.Sprintf("alternative %d (%s): %v", e.Index+1, e.Stack, e.Err)
 }

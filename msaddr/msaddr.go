@@ -17,6 +17,7 @@ type SyntaxError struct {
 	Reason string // what is wrong there
 }
 
+// Error says where (the byte offset) and why; it does not repeat the input.
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("msaddr: invalid address at byte %d: %s", e.Offset, e.Reason)
 }
