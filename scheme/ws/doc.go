@@ -22,5 +22,12 @@
 // serve plain HTTP on the same port (Options.Handler). Unlike JavaScript,
 // which always binds all interfaces, it binds by scope: with no host in
 // the listen section it binds loopback for the device scope, and all
-// interfaces only when the section says 0.0.0.0 or ::.
+// interfaces only when the section says 0.0.0.0 or ::. It advertises
+// "ws://host:port" as JavaScript does, leaving out the default port. Its
+// Addr is the bound *net.TCPAddr; RemoteAddr of an accepted conn is the
+// TCP peer, or the X-Forwarded-For client with Options.TrustForwardedFor.
+//
+// Throughput: coder/websocket masks client frames through a 4 KiB write
+// buffer, so the dialing side makes one write system call per 4 KiB sent;
+// the accepting side writes whole messages.
 package ws
