@@ -513,7 +513,7 @@ func TestHandshakeTimeout(t *testing.T) {
 
 func TestNetConnConformance(t *testing.T) {
 	dir := shortDir(t)
-	for _, a := range []string{"net:127.0.0.1:0~noauth", "unix:" + filepath.Join(dir, "nt") + "~noauth", "net:127.0.0.1:0~hello"} {
+	for _, a := range []string{"net:127.0.0.1:0~noauth", "unix:" + filepath.Join(dir, "nt") + "~noauth", "net:127.0.0.1:0~hello", "net:127.0.0.1:0~shs", "net:::1:0~shs", "unix:" + filepath.Join(dir, "ns") + "~shs"} {
 		t.Run(a, func(t *testing.T) {
 			nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 				lc := &ms.ListenConfig{Config: helloCfg}
