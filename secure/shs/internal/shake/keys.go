@@ -5,7 +5,6 @@
 package shake
 
 import (
-	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/sha512"
 	"crypto/subtle"
@@ -79,8 +78,8 @@ func ValidPublicKey(pk []byte) bool {
 // public data.
 var pubCache = struct {
 	sync.Mutex
-	m map[[32]byte]*ecdh.PublicKey
-}{m: make(map[[32]byte]*ecdh.PublicKey)}
+	m map[[32]byte][32]byte
+}{m: make(map[[32]byte][32]byte)}
 
 const pubCacheMax = 1024
 
@@ -90,28 +89,26 @@ var DisableCache bool
 
 // RemoteLongTerm validates a peer's Ed25519 long-term public key and returns
 // its X25519 form. It fails with ErrBadPublicKey.
-func RemoteLongTerm(pk []byte) (*ecdh.PublicKey, error) {
+func RemoteLongTerm(pk []byte) ([32]byte, error) {
+	var x [32]byte
 	if len(pk) != ed25519.PublicKeySize {
-		return nil, ErrBadPublicKey
+		return x, ErrBadPublicKey
 	}
 	var k [32]byte
 	copy(k[:], pk)
 	if !DisableCache {
 		pubCache.Lock()
-		x := pubCache.m[k]
+		x, ok := pubCache.m[k]
 		pubCache.Unlock()
-		if x != nil {
+		if ok {
 			return x, nil
 		}
 	}
 	p, ok := checkPublic(pk)
 	if !ok {
-		return nil, ErrBadPublicKey
+		return x, ErrBadPublicKey
 	}
-	x, err := ecdh.X25519().NewPublicKey(p.BytesMontgomery())
-	if err != nil {
-		return nil, ErrBadPublicKey
-	}
+	copy(x[:], p.BytesMontgomery())
 	if !DisableCache {
 		pubCache.Lock()
 		if len(pubCache.m) >= pubCacheMax {
@@ -123,17 +120,42 @@ func RemoteLongTerm(pk []byte) (*ecdh.PublicKey, error) {
 	return x, nil
 }
 
+// smallOrderEnc are the canonical encodings of the eight points of small
+// order: the multiples of a point of order 8.
+var smallOrderEnc = func() (e [8][32]byte) {
+	t8, err := new(edwards25519.Point).SetBytes([]byte{
+		0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0,
+		0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0,
+		0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39,
+		0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05,
+	})
+	if err != nil {
+		panic("shake: bad constant point of order 8")
+	}
+	p := edwards25519.NewIdentityPoint()
+	for i := range e {
+		copy(e[i][:], p.Bytes())
+		p.Add(p, t8)
+	}
+	return e
+}()
+
 // verify checks an Ed25519 signature as libsodium does: on top of Go's
 // ed25519.Verify (which already rejects S >= L and compares R bytewise), the
 // public key must pass checkPublic (done by the caller) and R must not be of
-// small order.
+// small order. ed25519.Verify accepts only a canonical R (it compares R with
+// the encoding of the point it computes), so comparing R with the canonical
+// encodings of the small-order points refuses exactly the signatures
+// libsodium's has_small_order check refuses, without decoding R.
 func verify(pub ed25519.PublicKey, msg, sig []byte) bool {
 	if len(sig) != ed25519.SignatureSize {
 		return false
 	}
-	r, err := new(edwards25519.Point).SetBytes(sig[:32])
-	if err != nil || hasSmallOrder(r) {
-		return false
+	r := [32]byte(sig[:32])
+	for i := range smallOrderEnc {
+		if r == smallOrderEnc[i] {
+			return false
+		}
 	}
 	return ed25519.Verify(pub, msg, sig)
 }
@@ -142,7 +164,7 @@ func verify(pub ed25519.PublicKey, msg, sig []byte) bool {
 type LongTerm struct {
 	Private ed25519.PrivateKey
 	Public  ed25519.PublicKey
-	x       *ecdh.PrivateKey // X25519 form of Private
+	x       [32]byte // X25519 scalar of Private (clamped)
 }
 
 // NewLongTerm prepares priv (64 bytes, seed then public key), which it
@@ -156,10 +178,8 @@ func NewLongTerm(priv ed25519.PrivateKey) (*LongTerm, error) {
 	if subtle.ConstantTimeCompare(pub, priv[32:]) != 1 {
 		return nil, ErrBadPrivateKey
 	}
-	x, err := ecdh.X25519().NewPrivateKey(Curve25519Scalar(priv))
-	if err != nil {
-		return nil, ErrBadPrivateKey
-	}
+	var x [32]byte
+	copy(x[:], Curve25519Scalar(priv))
 	// A copy: the caller's slice may be changed or zeroed later.
 	priv = append(ed25519.PrivateKey(nil), priv...)
 	return &LongTerm{Private: priv, Public: pub, x: x}, nil
@@ -183,5 +203,5 @@ func Curve25519Public(pk []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return x.Bytes(), nil
+	return x[:], nil
 }

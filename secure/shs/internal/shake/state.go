@@ -2,7 +2,6 @@ package shake
 
 import (
 	"context"
-	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -28,13 +27,12 @@ const (
 type State struct {
 	appKey [32]byte
 	local  *LongTerm
-	eph    *ecdh.PrivateKey
+	eph    [32]byte // ephemeral X25519 scalar (unclamped; x25519 clamps)
 	ephPub [32]byte
 	mac    [32]byte // hmac(K, ephPub): our hello HMAC
 
 	remotePub    ed25519.PublicKey // remote long-term key
-	remoteX      *ecdh.PublicKey   // its X25519 form
-	remoteEph    *ecdh.PublicKey
+	remoteX      [32]byte          // its X25519 form
 	remoteEphPub [32]byte
 	remoteMAC    [32]byte
 
@@ -48,18 +46,27 @@ type State struct {
 // NewState starts a handshake with a fresh ephemeral key. remote is the
 // server's long-term key on the client side and nil on the server side.
 func NewState(appKey *[32]byte, local *LongTerm, remote ed25519.PublicKey) (*State, error) {
-	eph, err := ecdh.X25519().GenerateKey(rand.Reader)
+	eph, pub, err := newEphemeral(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	return NewStateWithEphemeral(appKey, local, remote, eph)
+	return newState(appKey, local, remote, &eph, &pub)
 }
 
-// NewStateWithEphemeral is NewState with a given ephemeral key (for test
-// vectors).
-func NewStateWithEphemeral(appKey *[32]byte, local *LongTerm, remote ed25519.PublicKey, eph *ecdh.PrivateKey) (*State, error) {
-	s := &State{appKey: *appKey, local: local, eph: eph}
-	copy(s.ephPub[:], eph.PublicKey().Bytes())
+// NewStateWithEphemeral is NewState with a given ephemeral X25519 secret
+// key, 32 bytes (for test vectors).
+func NewStateWithEphemeral(appKey *[32]byte, local *LongTerm, remote ed25519.PublicKey, eph []byte) (*State, error) {
+	if len(eph) != 32 {
+		return nil, errors.New("shake: ephemeral secret key is not 32 bytes")
+	}
+	var k [32]byte
+	copy(k[:], eph)
+	pub := x25519Base(&k)
+	return newState(appKey, local, remote, &k, &pub)
+}
+
+func newState(appKey *[32]byte, local *LongTerm, remote ed25519.PublicKey, eph, ephPub *[32]byte) (*State, error) {
+	s := &State{appKey: *appKey, local: local, eph: *eph, ephPub: *ephPub}
 	s.mac = *auth.Sum(s.ephPub[:], &s.appKey)
 	if remote != nil {
 		x, err := RemoteLongTerm(remote)
@@ -99,11 +106,6 @@ func (s *State) CheckHello(msg []byte) error {
 	if lowOrderX25519(msg[32:]) {
 		return ErrLowOrderKey
 	}
-	pub, err := ecdh.X25519().NewPublicKey(msg[32:])
-	if err != nil {
-		return ErrLowOrderKey
-	}
-	s.remoteEph = pub
 	copy(s.remoteEphPub[:], msg[32:])
 	copy(s.remoteMAC[:], msg[:32])
 	return nil
@@ -113,11 +115,9 @@ func (s *State) CheckHello(msg []byte) error {
 // result, which CheckHello already rules out; the check stays as a
 // backstop.
 func (s *State) ComputeAB() error {
-	ab, err := s.eph.ECDH(s.remoteEph)
-	if err != nil {
+	if err := x25519(&s.ab, &s.eph, &s.remoteEphPub); err != nil {
 		return ErrLowOrderKey
 	}
-	copy(s.ab[:], ab)
 	s.abHash = sha256.Sum256(s.ab[:])
 	return nil
 }
@@ -153,11 +153,9 @@ func (s *State) computeClientaB() error {
 	if s.haveAB {
 		return nil
 	}
-	aB, err := s.eph.ECDH(s.remoteX)
-	if err != nil {
+	if err := x25519(&s.aB, &s.eph, &s.remoteX); err != nil {
 		return ErrBadPublicKey
 	}
-	copy(s.aB[:], aB)
 	s.haveAB = true
 	return nil
 }
@@ -184,11 +182,9 @@ func (s *State) PrecomputeClient() error {
 	if s.haveAb {
 		return nil
 	}
-	Ab, err := s.local.x.ECDH(s.remoteEph)
-	if err != nil {
+	if err := x25519(&s.Ab, &s.local.x, &s.remoteEphPub); err != nil {
 		return ErrLowOrderKey
 	}
-	copy(s.Ab[:], Ab)
 	s.haveAb = true
 	return nil
 }
@@ -198,11 +194,9 @@ func (s *State) PrecomputeServer() error {
 	if s.haveAB {
 		return nil
 	}
-	aB, err := s.local.x.ECDH(s.remoteEph)
-	if err != nil {
+	if err := x25519(&s.aB, &s.local.x, &s.remoteEphPub); err != nil {
 		return ErrLowOrderKey
 	}
-	copy(s.aB[:], aB)
 	s.haveAB = true
 	return nil
 }
@@ -255,14 +249,12 @@ func (s *State) VerifyClientAuth(msg []byte) error {
 	if !verify(pub, signed, hello[:64]) {
 		return ErrBadSignature
 	}
-	Ab, err := s.eph.ECDH(x)
-	if err != nil {
+	if err := x25519(&s.Ab, &s.eph, &x); err != nil {
 		return ErrBadPublicKey
 	}
 	copy(s.hello[:], hello)
 	s.remotePub = append(ed25519.PublicKey(nil), pub...)
 	s.remoteX = x
-	copy(s.Ab[:], Ab)
 	s.haveAb = true
 	return nil
 }
@@ -423,18 +415,21 @@ func Server(ctx context.Context, rw io.ReadWriter, s *State, authorize func(cont
 	if err := readMsg(rw, buf[:HelloSize], "its hello (msg1)"); err != nil {
 		return Keys{}, err
 	}
-	// Answer as soon as the hello checks out; ab and aB are computed while
-	// the client works on msg3.
 	if err := s.CheckHello(buf[:HelloSize]); err != nil {
+		return Keys{}, err
+	}
+	// The client computes aB right after sending msg1 and reads msg2 only
+	// then; the server computes its aB in the same time. On a synchronous
+	// conn (net.Pipe) writing msg2 first would block until the client
+	// reads it, and put the server's aB after the client's. ab is computed
+	// while the client works on msg3.
+	if err := s.PrecomputeServer(); err != nil {
 		return Keys{}, err
 	}
 	if err := writeMsg(rw, s.Hello()); err != nil {
 		return Keys{}, err
 	}
 	if err := s.ComputeAB(); err != nil {
-		return Keys{}, err
-	}
-	if err := s.PrecomputeServer(); err != nil {
 		return Keys{}, err
 	}
 	if err := readMsg(rw, buf[:], "its authentication (msg3)"); err != nil {

@@ -98,15 +98,14 @@ func stateFrom(t *testing.T, js jsState) *State {
 	if !bytes.Equal(lt.Public, js.Local.PublicKey) {
 		t.Fatal("local public key does not match its secret key")
 	}
-	eph, err := ecdh.X25519().NewPrivateKey(js.Local.KxSK)
+	var k [32]byte
+	copy(k[:], js.AppKey)
+	s, err := NewStateWithEphemeral(&k, lt, nil, js.Local.KxSK)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var k [32]byte
-	copy(k[:], js.AppKey)
-	s, err := NewStateWithEphemeral(&k, lt, nil, eph)
-	if err != nil {
-		t.Fatal(err)
+	if js.Local.KxPK != nil {
+		eq(t, "kx_pk from kx_sk", s.ephPub[:], js.Local.KxPK)
 	}
 	if js.Remote.PublicKey != nil {
 		s.remotePub = ed25519.PublicKey(js.Remote.PublicKey)
@@ -115,7 +114,6 @@ func stateFrom(t *testing.T, js jsState) *State {
 		}
 	}
 	if js.Remote.KxPK != nil {
-		s.remoteEph, _ = ecdh.X25519().NewPublicKey(js.Remote.KxPK)
 		copy(s.remoteEphPub[:], js.Remote.KxPK)
 	}
 	copy(s.remoteMAC[:], js.Remote.AppMac)
@@ -189,6 +187,10 @@ func TestStepVectors(t *testing.T) {
 					t.Fatal(err)
 				}
 				eq(t, "kx_pk", eph.PublicKey().Bytes(), js.Local.KxPK)
+				var sk [32]byte
+				copy(sk[:], js.Local.KxSK)
+				pk := x25519Base(&sk)
+				eq(t, "kx_pk (fixed-base)", pk[:], js.Local.KxPK)
 				var k [32]byte
 				copy(k[:], js.AppKey)
 				eq(t, "app_mac", auth.Sum(js.Local.KxPK, &k)[:], js.Local.AppMac)
@@ -374,10 +376,11 @@ func TestFullHandshakeVector(t *testing.T) {
 		}
 		eph, _ := ecdh.X25519().NewPrivateKey(fv.ClientEphemeralSK)
 		eq(t, "client eph pk", eph.PublicKey().Bytes(), fv.ClientEphemeralPK)
-		s, err := NewStateWithEphemeral(&k, lt, ed25519.PublicKey(fv.ServerLongtermPK), eph)
+		s, err := NewStateWithEphemeral(&k, lt, ed25519.PublicKey(fv.ServerLongtermPK), fv.ClientEphemeralSK)
 		if err != nil {
 			t.Fatal(err)
 		}
+		eq(t, "client eph pk (fixed-base)", s.ephPub[:], fv.ClientEphemeralPK)
 		rw := &scripted{in: bytes.NewReader(append(append([]byte{}, fv.Msg2...), fv.Msg4...))}
 		keys, err := Client(rw, s)
 		if err != nil {
@@ -393,10 +396,11 @@ func TestFullHandshakeVector(t *testing.T) {
 		}
 		eph, _ := ecdh.X25519().NewPrivateKey(fv.ServerEphemeralSK)
 		eq(t, "server eph pk", eph.PublicKey().Bytes(), fv.ServerEphemeralPK)
-		s, err := NewStateWithEphemeral(&k, lt, nil, eph)
+		s, err := NewStateWithEphemeral(&k, lt, nil, fv.ServerEphemeralSK)
 		if err != nil {
 			t.Fatal(err)
 		}
+		eq(t, "server eph pk (fixed-base)", s.ephPub[:], fv.ServerEphemeralPK)
 		rw := &scripted{in: bytes.NewReader(append(append([]byte{}, fv.Msg1...), fv.Msg3...))}
 		var seen ed25519.PublicKey
 		keys, err := Server(context.Background(), rw, s, func(_ context.Context, pk ed25519.PublicKey) error {
