@@ -48,6 +48,12 @@ func (c *Conn) readMessages() (websocket.StatusCode, error) {
 		for {
 			bp := chunkPool.Get().(*[]byte)
 			n, err := r.Read(*bp)
+			if err != nil && err != io.EOF {
+				// coder/websocket returns the bytes of a frame cut short
+				// by the connection's end still masked (v1.8.15,
+				// msgReader.read): never hand them to Read.
+				n = 0
+			}
 			if n > 0 {
 				c.received.Add(1)
 				c.owed.Store(false)
