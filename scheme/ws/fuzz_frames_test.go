@@ -324,7 +324,11 @@ func FuzzServerFrames(f *testing.F) {
 				break
 			}
 		}
-		p.Close() // the server may have stopped reading: unblock the writer
+		// The server may have stopped reading: unblock the writer. No
+		// TIME_WAIT (linger 0), so that long runs do not use up the
+		// loopback ports.
+		p.Conn.(*net.TCPConn).SetLinger(0)
+		p.Close()
 		<-sent
 		start := time.Now()
 		if err := c.Close(); err != nil {
