@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark behind BENCHMARKS.md, table by table, and keeps the
 # raw output in $OUT (default bench-out/, ignored by git). Not part of CI:
-# it takes about 15 minutes and wants a quiet machine (it prints the load
+# it takes about 5 minutes and wants a quiet machine (it prints the load
 # average before and after). Summarise a file with benchstat, e.g.
 #   benchstat bench-out/shs-streams.txt
 set -euo pipefail
