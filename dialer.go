@@ -237,34 +237,59 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 	}
 	hctx, cancel := context.WithTimeout(ctx, hto)
 	defer cancel()
-	// The timeout and ctx hold even for a transform that ignores hctx:
-	// closing the transport conn ends any I/O blocked on it.
-	stop := context.AfterFunc(hctx, func() { raw.Close() })
-	conn := raw
-	layers := make([]net.Conn, 0, len(c.transforms))
-	names := make([]string, 0, len(c.transforms))
-	for i, f := range c.transforms {
-		next, err := f.Client(hctx, conn, c.addr[i+1])
-		if err == nil && i == len(c.transforms)-1 && !stop() {
-			next.Close() // finished just as the timeout or ctx hit
-			err = hctx.Err()
+	layers, failed, err := upgrade(hctx, raw, len(c.transforms), func(i int, conn net.Conn) (net.Conn, error) {
+		return c.transforms[i].Client(hctx, conn, c.addr[i+1])
+	})
+	if err != nil {
+		if failed < 0 {
+			return nil, err
 		}
+		if cerr := hctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w (%w)", cerr, err)
+		}
+		return nil, handshakeError("", c.transforms[failed].Name(), err)
+	}
+	names := make([]string, len(c.transforms))
+	for i, f := range c.transforms {
+		names[i] = f.Name()
+	}
+	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
+	return &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: c.name}, nil
+}
+
+// upgrade runs n transforms over raw, in order: step(i, conn) runs
+// transform i over what transform i-1 returned. ctx bounds them all, even
+// transforms that ignore it: when ctx ends, raw is closed, which ends any
+// I/O blocked on it. It returns the conn each transform returned. On
+// failure everything is closed and failed is the index of the transform
+// that failed (the last one if ctx ended just as it finished), or -1 if
+// there are no transforms and ctx ended.
+func upgrade(ctx context.Context, raw net.Conn, n int, step func(i int, conn net.Conn) (net.Conn, error)) (layers []net.Conn, failed int, err error) {
+	stop := context.AfterFunc(ctx, func() { raw.Close() })
+	conn := raw
+	layers = make([]net.Conn, 0, n)
+	for i := range n {
+		next, err := step(i, conn)
 		if err != nil {
 			stop()
 			conn.Close()
-			if cerr := hctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-				err = fmt.Errorf("%w (%w)", cerr, err)
-			}
-			return nil, handshakeError("", f.Name(), err)
+			return nil, i, err
 		}
 		conn = next
 		layers = append(layers, conn)
-		names = append(names, f.Name())
 	}
-	if len(c.transforms) == 0 && !stop() {
+	if !stop() { // ctx ended just as the last transform finished
+		conn.Close()
 		raw.Close()
-		return nil, hctx.Err()
+		return nil, n - 1, ctx.Err()
 	}
-	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
-	return &Conn{Conn: conn, local: local, remote: remote, stack: c.name}, nil
+	return layers, 0, nil
+}
+
+// top is the conn at the top of a stack: the last layer, or raw.
+func top(raw net.Conn, layers []net.Conn) net.Conn {
+	if len(layers) == 0 {
+		return raw
+	}
+	return layers[len(layers)-1]
 }

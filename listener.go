@@ -353,37 +353,20 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func()) {
 	defer release()
 	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	defer cancel()
-	// The timeout holds even for a transform that ignores ctx: closing the
-	// transport conn ends any I/O blocked on it.
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
-	conn := raw
-	layers := make([]net.Conn, 0, len(s.transforms))
-	for i, f := range s.transforms {
-		next, err := f.Server(ctx, conn)
-		if err == nil && i == len(s.transforms)-1 && !stop() {
-			next.Close() // finished just as the timeout or Close hit
-			err = ctx.Err()
-		}
-		if err != nil {
-			stop()
-			conn.Close()
-			if !l.isClosed() {
-				if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-					err = fmt.Errorf("timed out after %v: %w (%w)", l.timeout, ctx.Err(), err)
-				}
-				l.report(handshakeError(s.name, s.names[i], err))
+	layers, failed, err := upgrade(ctx, raw, len(s.transforms), func(i int, conn net.Conn) (net.Conn, error) {
+		return s.transforms[i].Server(ctx, conn)
+	})
+	if err != nil {
+		if failed >= 0 && !l.isClosed() {
+			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+				err = fmt.Errorf("timed out after %v: %w (%w)", l.timeout, ctx.Err(), err)
 			}
-			return
+			l.report(handshakeError(s.name, s.names[failed], err))
 		}
-		conn = next
-		layers = append(layers, conn)
-	}
-	if len(s.transforms) == 0 && !stop() {
-		raw.Close()
 		return
 	}
 	local, remote := connAddrs(s.transport, raw, s.names, layers, nil)
-	c := &Conn{Conn: conn, local: local, remote: remote, stack: s.name}
+	c := &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: s.name}
 	// The slot is held until Accept takes the conn, so a program that stops
 	// calling Accept stops the listener instead of piling up conns.
 	select {
