@@ -227,11 +227,15 @@ func runIdle(o *options, proto string, out io.Writer) error {
 	if num(d, "fail") != 0 {
 		return fmt.Errorf("%s of %d dials failed (first error in the client's stderr)", d["fail"], o.n)
 	}
-	s1, err := srv.ask("stats", "stats")
-	if err != nil {
-		return err
+	// stats takes one snapshot of both processes.
+	stats := func() (s, c map[string]string, err error) {
+		if s, err = srv.ask("stats", "stats"); err != nil {
+			return nil, nil, err
+		}
+		c, err = cli.ask("stats", "stats")
+		return s, c, err
 	}
-	c1, err := cli.ask("stats", "stats")
+	s1, c1, err := stats()
 	if err != nil {
 		return err
 	}
@@ -239,22 +243,14 @@ func runIdle(o *options, proto string, out io.Writer) error {
 	if _, err := cli.ask("echo", "echoed"); err != nil {
 		return err
 	}
-	s2, err := srv.ask("stats", "stats")
-	if err != nil {
-		return err
-	}
-	c2, err := cli.ask("stats", "stats")
+	s2, c2, err := stats()
 	if err != nil {
 		return err
 	}
 	if _, err := cli.ask("echo", "echoed"); err != nil {
 		return err
 	}
-	s3, err := srv.ask("stats", "stats")
-	if err != nil {
-		return err
-	}
-	c3, err := cli.ask("stats", "stats")
+	s3, c3, err := stats()
 	if err != nil {
 		return err
 	}
