@@ -145,13 +145,21 @@ func BenchmarkBoxStreamEcho(b *testing.B)   { benchEcho(b, shsTCP) }
 // handshake on both ends (in this process), one byte from server to client
 // (proves the server finished), close.
 func BenchmarkHandshakeTCP(b *testing.B) {
+	d := &shs.Dialer{Config: clientConfig()}
+	scfg := serverConfig()
+	benchConnect(b, func(ln net.Listener) net.Listener { return shs.NewListener(ln, scfg) }, d.Dial)
+}
+
+// benchConnect is the method every connect benchmark shares, so their
+// figures compare: a loopback listener wrapped by wrap answers each conn
+// with one byte and closes it; an op dials, reads that byte and closes.
+func benchConnect(b *testing.B, wrap func(net.Listener) net.Listener, dial func(network, addr string) (net.Conn, error)) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	scfg := serverConfig()
-	sln := shs.NewListener(ln, scfg)
+	sln := wrap(ln)
 	srvDone := make(chan struct{})
 	go func() {
 		defer close(srvDone)
@@ -166,11 +174,10 @@ func BenchmarkHandshakeTCP(b *testing.B) {
 			}()
 		}
 	}()
-	d := &shs.Dialer{Config: clientConfig()}
 	one := make([]byte, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		c, err := d.Dial("tcp", ln.Addr().String())
+		c, err := dial("tcp", ln.Addr().String())
 		if err != nil {
 			b.Fatal(err)
 		}

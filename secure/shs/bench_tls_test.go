@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"io"
 	"math/big"
 	"net"
 	"testing"
@@ -62,81 +61,14 @@ func tlsConfigs(tb testing.TB) (server, client *tls.Config) {
 // BenchmarkTLSHandshakeTCP is BenchmarkHandshakeTCP with crypto/tls.
 func BenchmarkTLSHandshakeTCP(b *testing.B) {
 	scfg, ccfg := tlsConfigs(b)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	tln := tls.NewListener(ln, scfg)
-	srvDone := make(chan struct{})
-	go func() {
-		defer close(srvDone)
-		for {
-			c, err := tln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.Write([]byte{1})
-				c.Close()
-			}()
-		}
-	}()
 	d := &tls.Dialer{Config: ccfg}
-	one := make([]byte, 1)
-	b.ReportAllocs()
-	for b.Loop() {
-		c, err := d.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, one); err != nil {
-			b.Fatal(err)
-		}
-		c.Close()
-	}
-	b.StopTimer()
-	ln.Close()
-	<-srvDone
+	benchConnect(b, func(ln net.Listener) net.Listener { return tls.NewListener(ln, scfg) }, d.Dial)
 }
 
 // BenchmarkTCPConnect is the floor of the handshake benchmarks: connect,
 // one byte from the server, close.
 func BenchmarkTCPConnect(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	srvDone := make(chan struct{})
-	go func() {
-		defer close(srvDone)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				c.Write([]byte{1})
-				c.Close()
-			}()
-		}
-	}()
-	one := make([]byte, 1)
-	b.ReportAllocs()
-	for b.Loop() {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.ReadFull(c, one); err != nil {
-			b.Fatal(err)
-		}
-		c.Close()
-	}
-	b.StopTimer()
-	ln.Close()
-	<-srvDone
+	benchConnect(b, func(ln net.Listener) net.Listener { return ln }, net.Dial)
 }
 
 // tlsTCP is a TLS 1.3 (AES-128-GCM on this hardware, X25519) pair over
