@@ -13,3 +13,5 @@ require (
 	golang.org/x/net v0.62.0
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/cloudflare/circl v1.6.5 // indirect

@@ -13,6 +13,7 @@ require (
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
+	github.com/cloudflare/circl v1.6.5 // indirect
 	github.com/coder/websocket v1.8.15 // indirect
 	github.com/libp2p/go-reuseport v0.4.0 // indirect
 	golang.org/x/crypto v0.59.0 // indirect

@@ -2,7 +2,7 @@
 // Use of this source code is governed by a BSD-style
 // license that can be found in the LICENSE file.
 //
-// x25519ScalarMult is a port of crypto/ecdh's x25519ScalarMult (Go 1.26,
+// x25519Ladder is a port of crypto/ecdh's x25519ScalarMult (Go 1.26,
 // src/crypto/ecdh/x25519.go) onto filippo.io/edwards25519/field, the
 // same field code that crypto/ecdh uses internally. The rest of the file
 // belongs to this project.
@@ -61,7 +61,7 @@ func x25519Base(scalar *[32]byte) [32]byte {
 // It fails with errX25519LowOrder if the result is all zero, which happens
 // exactly when point has small order. Constant time in scalar.
 func x25519(dst, scalar, point *[32]byte) error {
-	x25519ScalarMult(dst, scalar, point)
+	scalarMult(dst, scalar, point)
 	var acc byte
 	for _, b := range dst {
 		acc |= b
@@ -72,7 +72,9 @@ func x25519(dst, scalar, point *[32]byte) error {
 	return nil
 }
 
-func x25519ScalarMult(dst, scalar, point *[32]byte) {
+// x25519Ladder is the portable Montgomery ladder; scalarMult may be a
+// faster one for this platform (x25519_amd64.go).
+func x25519Ladder(dst, scalar, point *[32]byte) {
 	var e [32]byte
 
 	copy(e[:], scalar[:])
