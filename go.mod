@@ -14,4 +14,7 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/cloudflare/circl v1.6.5 // indirect
+require (
+	github.com/cloudflare/circl v1.6.5 // indirect
+	github.com/oasisprotocol/curve25519-voi v0.0.0-20230904125328-1f23a7beb09a // indirect
+)

@@ -157,7 +157,7 @@ func verify(pub ed25519.PublicKey, msg, sig []byte) bool {
 			return false
 		}
 	}
-	return ed25519.Verify(pub, msg, sig)
+	return verifySig(pub, msg, sig)
 }
 
 // LongTerm is a local long-term identity prepared for the handshake.

@@ -169,7 +169,7 @@ func (s *State) ClientAuth() ([]byte, error) {
 	msg = append(msg, s.appKey[:]...)
 	msg = append(msg, s.remotePub...)
 	msg = append(msg, s.abHash[:]...)
-	sig := ed25519.Sign(s.local.Private, msg)
+	sig := sign(s.local.Private, msg)
 	copy(s.hello[:64], sig)
 	copy(s.hello[64:], s.local.Public)
 	key := s.key2()
@@ -268,7 +268,7 @@ func (s *State) acceptMessage() []byte {
 
 // ServerAccept builds msg4 (server).
 func (s *State) ServerAccept() []byte {
-	sig := ed25519.Sign(s.local.Private, s.acceptMessage())
+	sig := sign(s.local.Private, s.acceptMessage())
 	key := s.key3()
 	var zero [24]byte
 	return secretbox.Seal(make([]byte, 0, AcceptSize), sig, &zero, &key)

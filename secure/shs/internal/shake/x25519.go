@@ -38,13 +38,13 @@ func newEphemeral(r io.Reader) (priv, pub [32]byte, err error) {
 	return priv, pub, nil
 }
 
-// x25519Base returns X25519(scalar, 9) by fixed-base multiplication on the
+// x25519BasePortable returns X25519(scalar, 9) by fixed-base multiplication on the
 // birationally equivalent Edwards curve: [clamp(scalar)]B has the
 // Montgomery u-coordinate X25519 computes, and B has order L, so reducing
 // the clamped scalar mod L does not change the point. clamp(scalar) is
 // never a multiple of L (it lies in [2^254, 2^255) and is a multiple of 8,
 // while 8L > 2^255), so the point is never the identity. Constant time.
-func x25519Base(scalar *[32]byte) [32]byte {
+func x25519BasePortable(scalar *[32]byte) [32]byte {
 	s, err := edwards25519.NewScalar().SetBytesWithClamping(scalar[:])
 	if err != nil {
 		panic("shake: SetBytesWithClamping rejected 32 bytes") // cannot happen

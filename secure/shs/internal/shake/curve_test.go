@@ -1,0 +1,206 @@
+package shake
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/binary"
+	"testing"
+
+	"filippo.io/edwards25519"
+)
+
+// The platform's curve operations (curve_amd64.go on amd64) against the
+// portable ones: the rest of the package's tests reach only the platform's.
+// On platforms where they are the same functions this still runs, and
+// proves nothing more than the other tests do.
+
+func TestX25519BaseImplementations(t *testing.T) {
+	scalars := [][32]byte{{}, {0: 0xff, 31: 0xff}, {0: 9}}
+	for range 200 {
+		var k [32]byte
+		rand.Read(k[:])
+		scalars = append(scalars, k)
+	}
+	for _, k := range scalars {
+		if a, b := x25519BasePortable(&k), x25519Base(&k); a != b {
+			t.Fatalf("scalar %x: portable %x, platform %x", k, a, b)
+		}
+	}
+}
+
+func TestSignImplementations(t *testing.T) {
+	for i := range 100 {
+		var seed [32]byte
+		binary.LittleEndian.PutUint64(seed[:], uint64(i))
+		priv := ed25519.NewKeyFromSeed(seed[:])
+		msg := make([]byte, i*3)
+		rand.Read(msg)
+		want := ed25519.Sign(priv, msg)
+		if got := sign(priv, msg); !bytes.Equal(got, want) {
+			t.Fatalf("key %d, %d-byte message: sign %x, ed25519.Sign %x", i, len(msg), got, want)
+		}
+	}
+}
+
+// verifyCases returns (pub, msg, sig) triples that stress the acceptance
+// rules: honest signatures, every single-bit flip of one of them, S >= L
+// (S + L, S = L), every small-order R, non-canonical R and A encodings,
+// small-order and off-curve A, and the identity-R forgery for its own key.
+func verifyCases(t testing.TB) [][3][]byte {
+	pub, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("msg3 or msg4 plaintext, 96 bytes in the handshake")
+	sig := ed25519.Sign(priv, msg)
+	var cases [][3][]byte
+	add := func(p, m, s []byte) { cases = append(cases, [3][]byte{p, m, s}) }
+	add(pub, msg, sig)
+	for bit := range 8 * (32 + 64) {
+		p, s := bytes.Clone(pub), bytes.Clone(sig)
+		if bit < 256 {
+			p[bit/8] ^= 1 << (bit % 8)
+		} else {
+			s[(bit-256)/8] ^= 1 << (bit % 8)
+		}
+		add(p, msg, s)
+	}
+	// S + L and S = L: both not reduced.
+	// L, the group order, little-endian.
+	lBytes := []byte{0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10}
+	sPlusL := addLE(sig[32:], lBytes)
+	add(pub, msg, append(bytes.Clone(sig[:32]), sPlusL...))
+	add(pub, msg, append(bytes.Clone(sig[:32]), lBytes...))
+	// Small-order R with the S that makes it verify for the owner.
+	for _, r := range smallOrderEnc {
+		add(pub, msg, append(r[:], sig[32:]...))
+	}
+	// Non-canonical encodings: y = p + k for small k (valid points for some k).
+	for k := range 19 {
+		var e [32]byte
+		e[0] = 0xed + byte(k)
+		for j := 1; j < 31; j++ {
+			e[j] = 0xff
+		}
+		e[31] = 0x7f
+		add(pub, msg, append(e[:], sig[32:]...))
+		add(e[:], msg, sig)
+		e[31] |= 0x80
+		add(e[:], msg, sig)
+	}
+	for _, a := range smallOrderEnc {
+		add(a[:], msg, sig)
+	}
+	// Small-order A and R with S = 0, also non-canonically encoded (y = p,
+	// y = p + 1, sign bit set on x = 0): cofactored verification accepts
+	// them all, Go's cofactorless one only when R = -[k]A. These separate
+	// the verification modes.
+	encs := append([][32]byte(nil), smallOrderEnc[:]...)
+	for _, low := range []byte{0xed, 0xee} {
+		var e [32]byte
+		e[0] = low
+		for j := 1; j < 31; j++ {
+			e[j] = 0xff
+		}
+		e[31] = 0x7f
+		encs = append(encs, e)
+		e[31] = 0xff
+		encs = append(encs, e)
+	}
+	one := [32]byte{1}
+	one[31] = 0x80
+	encs = append(encs, one)
+	for _, a := range encs {
+		for _, r := range encs {
+			add(a[:], msg, append(r[:], make([]byte, 32)...))
+		}
+	}
+	// Random 32-byte strings as keys: about half are not on the curve.
+	for range 32 {
+		var a [32]byte
+		rand.Read(a[:])
+		add(a[:], msg, sig)
+	}
+	// The identity-R forgery (TestVerifyRefusesSmallOrderR).
+	add(pub, msg, identityRSignature(t, priv, msg))
+	// Wrong lengths.
+	add(pub[:31], msg, sig)
+	add(pub, msg, sig[:63])
+	add(pub, msg, append(bytes.Clone(sig), 0))
+	return cases
+}
+
+// addLE returns a + b for 32-byte little-endian numbers (mod 2^256).
+func addLE(a, b []byte) []byte {
+	out := make([]byte, 32)
+	var c uint16
+	for i := range 32 {
+		c += uint16(a[i]) + uint16(b[i])
+		out[i] = byte(c)
+		c >>= 8
+	}
+	return out
+}
+
+func identityRSignature(t testing.TB, priv ed25519.PrivateKey, msg []byte) []byte {
+	t.Helper()
+	h := sha512Sum(priv.Seed())
+	a, err := edwards25519.NewScalar().SetBytesWithClamping(h[:32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := edwards25519.NewIdentityPoint().Bytes()
+	k, err := edwards25519.NewScalar().SetUniformBytes(sha512Sum(r, priv[32:], msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(r, edwards25519.NewScalar().Multiply(k, a).Bytes()...)
+}
+
+func sha512Sum(parts ...[]byte) []byte {
+	h := sha512.New()
+	for _, p := range parts {
+		h.Write(p)
+	}
+	return h.Sum(nil)
+}
+
+func TestVerifyImplementations(t *testing.T) {
+	accepted := 0
+	for i, c := range verifyCases(t) {
+		want := portableVerify(c[0], c[1], c[2])
+		if want {
+			accepted++
+		}
+		if got := verifySig(c[0], c[1], c[2]); got != want {
+			t.Errorf("case %d (pub %x sig %x): verifySig %v, ed25519.Verify %v", i, c[0], c[2], got, want)
+		}
+	}
+	// The honest signature, and the identity-R forgery that Go accepts
+	// (verify, not verifySig, refuses it): if fewer pass, the cases no
+	// longer test acceptance.
+	if accepted < 2 {
+		t.Errorf("only %d cases accepted by ed25519.Verify; want at least 2", accepted)
+	}
+}
+
+// portableVerify is ed25519.Verify without its panic on a bad key length.
+func portableVerify(pub, msg, sig []byte) bool {
+	return len(pub) == ed25519.PublicKeySize && ed25519.Verify(pub, msg, sig)
+}
+
+// FuzzVerifySig: the platform's verification accepts exactly what
+// crypto/ed25519 accepts.
+func FuzzVerifySig(f *testing.F) {
+	for _, c := range verifyCases(f) {
+		f.Add(c[0], c[1], c[2])
+	}
+	f.Fuzz(func(t *testing.T, pub, msg, sig []byte) {
+		if got, want := verifySig(pub, msg, sig), portableVerify(pub, msg, sig); got != want {
+			t.Fatalf("pub %x msg %x sig %x: verifySig %v, ed25519.Verify %v", pub, msg, sig, got, want)
+		}
+	})
+}
