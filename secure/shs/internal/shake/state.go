@@ -153,7 +153,7 @@ func (s *State) computeClientaB() error {
 	if s.haveAB {
 		return nil
 	}
-	if err := x25519(&s.aB, &s.eph, &s.remoteX); err != nil {
+	if err := mulPeer(&s.aB, &s.eph, s.remotePub, &s.remoteX); err != nil {
 		return ErrBadPublicKey
 	}
 	s.haveAB = true
@@ -249,7 +249,7 @@ func (s *State) VerifyClientAuth(msg []byte) error {
 	if !verify(pub, signed, hello[:64]) {
 		return ErrBadSignature
 	}
-	if err := x25519(&s.Ab, &s.eph, &x); err != nil {
+	if err := mulPeer(&s.Ab, &s.eph, pub, &x); err != nil {
 		return ErrBadPublicKey
 	}
 	copy(s.hello[:], hello)
