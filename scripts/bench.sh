@@ -21,6 +21,8 @@ run shs-streams go test -run '^$' -benchmem -count=5 -benchtime=5x \
 	-bench '^Benchmark(Secretbox4K|(TCP|TLS|BoxStream)(OneWay|Echo))$' ./secure/shs/
 run shs-handshakes go test -run '^$' -benchmem -count=5 -benchtime=1s \
 	-bench '^Benchmark(TCPConnect|TLSHandshakeTCP|HandshakeTCP|HandshakePipe|HandshakePipeUncached|HandshakeCrypto|X25519)$' ./secure/shs/
+run shs-curve go test -run '^$' -count=5 -bench '^Benchmark(Curve|X25519Ladder|X25519Portable|MulPeer)$' \
+	./secure/shs/internal/shake/
 run shs-idle go test -run '^$' -count=3 -benchtime=1x -bench '^BenchmarkIdleConnHeap$' ./secure/shs/
 run stacks go test -run '^$' -benchmem -count=5 -benchtime=5x -bench '^BenchmarkStack(OneWay|Echo)$' .
 run http go test -run '^$' -benchmem -count=5 -benchtime=2000x -bench '^BenchmarkHTTPRequest$' .

@@ -204,3 +204,47 @@ func FuzzVerifySig(f *testing.F) {
 		}
 	})
 }
+
+// The curve operations, platform against portable (the figures in
+// curve_amd64.go and BENCHMARKS.md).
+func BenchmarkCurve(b *testing.B) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	msg := make([]byte, 96) // msg3 and msg4 sign 96 and 160 bytes
+	sig := ed25519.Sign(priv, msg)
+	var k [32]byte
+	rand.Read(k[:])
+	b.Run("sign/platform", func(b *testing.B) {
+		for b.Loop() {
+			sign(priv, msg)
+		}
+	})
+	b.Run("sign/crypto-ed25519", func(b *testing.B) {
+		for b.Loop() {
+			ed25519.Sign(priv, msg)
+		}
+	})
+	b.Run("verify/platform", func(b *testing.B) {
+		for b.Loop() {
+			if !verifySig(pub, msg, sig) {
+				b.Fatal("verify")
+			}
+		}
+	})
+	b.Run("verify/crypto-ed25519", func(b *testing.B) {
+		for b.Loop() {
+			if !ed25519.Verify(pub, msg, sig) {
+				b.Fatal("verify")
+			}
+		}
+	})
+	b.Run("base/platform", func(b *testing.B) {
+		for b.Loop() {
+			x25519Base(&k)
+		}
+	})
+	b.Run("base/portable", func(b *testing.B) {
+		for b.Loop() {
+			x25519BasePortable(&k)
+		}
+	})
+}
