@@ -52,8 +52,16 @@ func sign(priv ed25519.PrivateKey, msg []byte) []byte {
 
 // voiStdLib selects crypto/ed25519's acceptance rules: cofactorless,
 // canonical S and R, any A (verify's own checks refuse small-order and
-// non-canonical keys before this is reached).
-var voiStdLib = &voied.Options{Verify: voied.VerifyOptionsStdLib}
+// non-canonical keys before this is reached). It is voi's
+// VerifyOptionsStdLib copied, not referenced: that is an exported
+// variable any package could change, and some changes make every
+// verification panic.
+var voiStdLib = &voied.Options{Verify: &voied.VerifyOptions{
+	AllowSmallOrderA:   true,
+	AllowSmallOrderR:   true,
+	AllowNonCanonicalA: true,
+	CofactorlessVerify: true,
+}}
 
 // verifySig is ed25519.Verify.
 func verifySig(pub ed25519.PublicKey, msg, sig []byte) bool {

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"crypto/sha512"
 	"encoding/binary"
+	"math/big"
+	"slices"
 	"testing"
 
 	"filippo.io/edwards25519"
@@ -247,4 +249,119 @@ func BenchmarkCurve(b *testing.B) {
 			x25519BasePortable(&k)
 		}
 	})
+}
+
+// torsionPoints returns the eight points of small order.
+func torsionPoints(t testing.TB) []*edwards25519.Point {
+	var ts []*edwards25519.Point
+	for _, e := range smallOrderEnc {
+		p, err := new(edwards25519.Point).SetBytes(e[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, p)
+	}
+	return ts
+}
+
+// encodings returns the encodings that decode to p: the canonical one,
+// y + p where that fits in 255 bits, and each with the sign bit set when
+// x = 0.
+func encodings(p *edwards25519.Point) [][]byte {
+	c := p.Bytes()
+	out := [][]byte{c}
+	yb := bytes.Clone(c)
+	yb[31] &= 0x7f
+	if y := new(big.Int).Add(leToBig(yb), bigP); y.BitLen() <= 255 {
+		e := bigToLE32(y)
+		e[31] |= c[31] & 0x80
+		out = append(out, e[:])
+	}
+	if new(edwards25519.Point).Negate(p).Equal(p) == 1 {
+		for _, e := range slices.Clone(out) {
+			e = bytes.Clone(e)
+			e[31] |= 0x80
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func randScalar(t testing.TB) *edwards25519.Scalar {
+	var seed [64]byte
+	rand.Read(seed[:])
+	s, err := edwards25519.NewScalar().SetUniformBytes(seed[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Signatures that verify somewhere: mixed-order keys A = [a]B + T with
+// R = [r]B + T' and S = r + k·a, for every pair of torsion points and
+// every encoding, plus S + L; small-order keys in every encoding with
+// R = [S]B - [j]A. Go's cofactorless check accepts some of them (T = T' =
+// identity, and where the torsion parts cancel); the platform's verify
+// must accept exactly the same ones. Random inputs (FuzzVerifySig) almost
+// never produce a valid signature, so this is where acceptance is tested.
+func TestVerifyMixedOrder(t *testing.T) {
+	ts := torsionPoints(t)
+	lBytes := bigToLE32(bigL)
+	var cases, accepted int
+	check := func(pub, msg, sig []byte) {
+		want := portableVerify(pub, msg, sig)
+		if got := verifySig(pub, msg, sig); got != want {
+			t.Fatalf("pub %x msg %q sig %x: verifySig %v, ed25519.Verify %v", pub, msg, sig, got, want)
+		}
+		cases++
+		if want {
+			accepted++
+		}
+	}
+	for ti, T := range ts {
+		a := randScalar(t)
+		A := new(edwards25519.Point).Add(new(edwards25519.Point).ScalarBaseMult(a), T)
+		for _, aEnc := range encodings(A) {
+			for m := range 4 {
+				msg := []byte{byte(ti), byte(m)}
+				r := randScalar(t)
+				for _, T2 := range ts {
+					R := new(edwards25519.Point).Add(new(edwards25519.Point).ScalarBaseMult(r), T2)
+					for _, rEnc := range encodings(R) {
+						k, err := edwards25519.NewScalar().SetUniformBytes(sha512Sum(rEnc, aEnc, msg))
+						if err != nil {
+							t.Fatal(err)
+						}
+						S := edwards25519.NewScalar().MultiplyAdd(k, a, r).Bytes()
+						check(aEnc, msg, append(bytes.Clone(rEnc), S...))
+						check(aEnc, msg, append(bytes.Clone(rEnc), addLE(S, lBytes[:])...))
+					}
+				}
+			}
+		}
+	}
+	for ti, T := range ts {
+		for _, aEnc := range encodings(T) {
+			for m := range 4 {
+				msg := []byte{'s', byte(ti), byte(m)}
+				S := randScalar(t)
+				if m == 0 {
+					S = edwards25519.NewScalar()
+				}
+				SB := new(edwards25519.Point).ScalarBaseMult(S)
+				jA := edwards25519.NewIdentityPoint()
+				for range 8 {
+					R := new(edwards25519.Point).Subtract(SB, jA)
+					for _, rEnc := range encodings(R) {
+						check(aEnc, msg, append(bytes.Clone(rEnc), S.Bytes()...))
+					}
+					jA.Add(jA, T)
+				}
+			}
+		}
+	}
+	t.Logf("%d cases, %d accepted by ed25519.Verify", cases, accepted)
+	if accepted < 50 {
+		t.Errorf("only %d of %d cases accepted by ed25519.Verify: the cases no longer test acceptance", accepted, cases)
+	}
 }

@@ -15,9 +15,9 @@ import (
 // peer's long-term key (the client's aB, the server's Ab), so for a peer
 // seen repeatedly a precomputed table of that key's multiples turns a
 // ladder (46 µs here) into a fixed-base multiplication (15 µs). A table
-// costs 115 µs to build and 40 KiB to keep, so a key gets one only once
-// it has been used peerTableAfter times, and at most peerTablesMax tables
-// exist (1.3 MiB).
+// costs 115 µs to build and 40 KiB to keep, so a key gets one only after
+// peerTableAfter completed (and, on a server, authorized) handshakes, and
+// at most peerTablesMax tables exist (1.3 MiB).
 const (
 	peerTableAfter = 3
 	peerTablesMax  = 32
@@ -36,12 +36,15 @@ var peerTables = struct {
 // mulPeer sets dst to X25519(eph, x), where x is the X25519 form of the
 // peer's Ed25519 key pub, which RemoteLongTerm validated (a canonical
 // point of the prime-order subgroup: that is what lets an Edwards table of
-// pub stand in for the Montgomery ladder on x).
+// pub stand in for the Montgomery ladder on x). It only looks tables up;
+// notePeer decides which keys get one.
 func mulPeer(dst, eph *[32]byte, pub []byte, x *[32]byte) error {
 	if DisableCache || len(pub) != 32 {
 		return x25519(dst, eph, x)
 	}
-	t := peerTable([32]byte(pub))
+	peerTables.Lock()
+	t := peerTables.tbl[[32]byte(pub)]
+	peerTables.Unlock()
 	if t == nil {
 		return x25519(dst, eph, x)
 	}
@@ -69,38 +72,55 @@ func mulPeer(dst, eph *[32]byte, pub []byte, x *[32]byte) error {
 	return nil
 }
 
-// peerTable returns the table for k, building it on the use that reaches
-// peerTableAfter, or nil.
-func peerTable(k [32]byte) *curve.EdwardsBasepointTable {
+// building marks, in peerTables.seen, a key whose table is being built, so
+// that handshakes finishing meanwhile do not build it again.
+const building = -1
+
+// notePeer counts a completed handshake with the peer whose validated key
+// is pub, and builds the key's table on the handshake that reaches
+// peerTableAfter. It is called only once the peer is authenticated and,
+// on a server, authorized, so that keys we refuse never get a table.
+func notePeer(pub []byte) {
+	if DisableCache || len(pub) != 32 {
+		return
+	}
+	k := [32]byte(pub)
 	peerTables.Lock()
-	t := peerTables.tbl[k]
-	build := false
-	if t == nil {
-		n := peerTables.seen[k] + 1
-		if n < peerTableAfter {
-			if len(peerTables.seen) >= peerSeenMax {
-				clear(peerTables.seen)
-			}
-			peerTables.seen[k] = n
-		} else {
-			delete(peerTables.seen, k)
-			build = true
+	if peerTables.tbl[k] != nil {
+		peerTables.Unlock()
+		return
+	}
+	n := peerTables.seen[k]
+	if n == building {
+		peerTables.Unlock()
+		return
+	}
+	if n+1 < peerTableAfter {
+		if len(peerTables.seen) >= peerSeenMax {
+			clear(peerTables.seen)
 		}
+		peerTables.seen[k] = n + 1
+		peerTables.Unlock()
+		return
 	}
+	peerTables.seen[k] = building
 	peerTables.Unlock()
-	if !build {
-		return t
-	}
+
+	var t *curve.EdwardsBasepointTable
 	var cy curve.CompressedEdwardsY
 	var p curve.EdwardsPoint
-	if _, err := cy.SetBytes(k[:]); err != nil {
-		return nil
+	if _, err := cy.SetBytes(k[:]); err == nil {
+		if _, err := p.SetCompressedY(&cy); err == nil {
+			t = curve.NewEdwardsBasepointTable(&p)
+		}
 	}
-	if _, err := p.SetCompressedY(&cy); err != nil {
-		return nil
-	}
-	t = curve.NewEdwardsBasepointTable(&p)
+
 	peerTables.Lock()
+	defer peerTables.Unlock()
+	delete(peerTables.seen, k)
+	if t == nil {
+		return // cannot happen for a validated key
+	}
 	if len(peerTables.tbl) >= peerTablesMax {
 		for old := range peerTables.tbl { // evict an arbitrary one
 			delete(peerTables.tbl, old)
@@ -108,6 +128,4 @@ func peerTable(k [32]byte) *curve.EdwardsBasepointTable {
 		}
 	}
 	peerTables.tbl[k] = t
-	peerTables.Unlock()
-	return t
 }

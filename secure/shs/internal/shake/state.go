@@ -291,6 +291,7 @@ func (s *State) VerifyServerAccept(msg []byte) error {
 	if !verify(s.remotePub, s.acceptMessage(), sig) {
 		return ErrBadSignature
 	}
+	notePeer(s.remotePub)
 	return nil
 }
 
@@ -446,5 +447,7 @@ func Server(ctx context.Context, rw io.ReadWriter, s *State, authorize func(cont
 	if err := writeMsg(rw, s.ServerAccept()); err != nil {
 		return Keys{}, err
 	}
+	// After msg4 is out: a table built now delays only this side.
+	notePeer(s.RemoteKey())
 	return s.Keys(), nil
 }

@@ -73,7 +73,7 @@ func x25519(dst, scalar, point *[32]byte) error {
 }
 
 // x25519Ladder is the portable Montgomery ladder; scalarMult may be a
-// faster one for this platform (x25519_amd64.go).
+// faster one for this platform (curve_amd64.go).
 func x25519Ladder(dst, scalar, point *[32]byte) {
 	var e [32]byte
 

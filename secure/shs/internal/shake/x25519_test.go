@@ -151,7 +151,7 @@ func TestLadders(t *testing.T) {
 		}
 		us = append(us, u)
 	}
-	for i := range 19 + 18 { // p .. 2^255-1, and the same with bit 255
+	for i := range 2 * 19 { // p .. 2^255-1, and the same with bit 255
 		u := [32]byte{0xed + byte(i%19)}
 		for j := 1; j < 31; j++ {
 			u[j] = 0xff
