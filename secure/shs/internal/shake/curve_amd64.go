@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 
 	circl "github.com/cloudflare/circl/dh/x25519"
+	"github.com/oasisprotocol/curve25519-voi/curve"
+	voiscalar "github.com/oasisprotocol/curve25519-voi/curve/scalar"
 	voied "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 	voix "github.com/oasisprotocol/curve25519-voi/primitives/x25519"
 )
@@ -69,4 +71,46 @@ func verifySig(pub ed25519.PublicKey, msg, sig []byte) bool {
 		return false // voi panics on a bad key length; Go returns false
 	}
 	return voied.VerifyWithOptions(voied.PublicKey(pub), msg, sig, voiStdLib)
+}
+
+// voiLMinus1 is the group order L minus one.
+var voiLMinus1 = func() *voiscalar.Scalar {
+	s, err := new(voiscalar.Scalar).SetCanonicalBytes(lMinus1.Bytes())
+	if err != nil {
+		panic("shake: bad constant L-1")
+	}
+	return s
+}()
+
+// remoteX25519 is checkPublic followed by the conversion to X25519, on
+// voi: it accepts a canonical encoding of a point that is not of small
+// order and lies in the prime-order subgroup, and returns the point's
+// Montgomery u. TestRemoteX25519Implementations and FuzzRemoteX25519 hold
+// it to the portable version. Public keys are public: variable time.
+func remoteX25519(pk []byte) (x [32]byte, ok bool) {
+	if len(pk) != 32 {
+		return x, false
+	}
+	var cy curve.CompressedEdwardsY
+	copy(cy[:], pk)
+	if !cy.IsCanonicalVartime() {
+		return x, false
+	}
+	var p curve.EdwardsPoint
+	if _, err := p.SetCompressedY(&cy); err != nil {
+		return x, false
+	}
+	if p.IsSmallOrder() {
+		return x, false
+	}
+	// [L-1]P + P is the identity exactly when P has no torsion component.
+	var q curve.EdwardsPoint
+	var zero voiscalar.Scalar
+	q.DoubleScalarMulBasepointVartime(voiLMinus1, &p, &zero)
+	if !q.Add(&q, &p).IsIdentity() {
+		return x, false
+	}
+	var u curve.MontgomeryPoint
+	u.SetEdwards(&p)
+	return [32]byte(u), true
 }

@@ -18,3 +18,5 @@ func verifySig(pub ed25519.PublicKey, msg, sig []byte) bool {
 	}
 	return ed25519.Verify(pub, msg, sig)
 }
+
+func remoteX25519(pk []byte) ([32]byte, bool) { return remoteX25519Portable(pk) }

@@ -239,6 +239,20 @@ func BenchmarkCurve(b *testing.B) {
 			}
 		}
 	})
+	b.Run("validate-key/platform", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := remoteX25519(pub); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
+	b.Run("validate-key/portable", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := remoteX25519Portable(pub); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
 	b.Run("base/platform", func(b *testing.B) {
 		for b.Loop() {
 			x25519Base(&k)
@@ -363,5 +377,106 @@ func TestVerifyMixedOrder(t *testing.T) {
 	t.Logf("%d cases, %d accepted by ed25519.Verify", cases, accepted)
 	if accepted < 50 {
 		t.Errorf("only %d of %d cases accepted by ed25519.Verify: the cases no longer test acceptance", accepted, cases)
+	}
+}
+
+// remoteKeyCases are candidate long-term keys: honest ones, random
+// strings (about half are not points), every small-order point and every
+// mixed-order point [a]B + T in every encoding, non-canonical y = p + k
+// with both sign bits, and wrong lengths.
+func remoteKeyCases(t testing.TB) [][]byte {
+	var cases [][]byte
+	for range 64 {
+		pub, _, err := ed25519.GenerateKey(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases = append(cases, pub)
+	}
+	for range 128 {
+		var b [32]byte
+		rand.Read(b[:])
+		cases = append(cases, b[:])
+	}
+	for _, T := range torsionPoints(t) {
+		cases = append(cases, encodings(T)...)
+		for range 4 {
+			P := new(edwards25519.Point).Add(new(edwards25519.Point).ScalarBaseMult(randScalar(t)), T)
+			cases = append(cases, encodings(P)...)
+			cases = append(cases, encodings(new(edwards25519.Point).Negate(P))...)
+		}
+	}
+	for k := range 19 {
+		e := bigToLE32(new(big.Int).Add(bigP, big.NewInt(int64(k))))
+		cases = append(cases, bytes.Clone(e[:]))
+		e[31] |= 0x80
+		cases = append(cases, bytes.Clone(e[:]))
+	}
+	return append(cases, nil, make([]byte, 31), make([]byte, 33))
+}
+
+func TestRemoteX25519Implementations(t *testing.T) {
+	accepted, refused := 0, 0
+	for _, pk := range remoteKeyCases(t) {
+		want, wok := remoteX25519Portable(pk)
+		got, gok := remoteX25519(pk)
+		if gok != wok || got != want {
+			t.Fatalf("key %x: platform (%x, %v), portable (%x, %v)", pk, got, gok, want, wok)
+		}
+		if wok {
+			accepted++
+		} else {
+			refused++
+		}
+	}
+	// 64 honest keys plus the torsion-free points among the mixed-order
+	// ones; the small-order, mixed-order, non-canonical and random ones
+	// are refused.
+	if accepted < 64 || refused < 100 {
+		t.Errorf("%d accepted, %d refused: the cases no longer test both outcomes", accepted, refused)
+	}
+}
+
+// FuzzRemoteX25519: the platform's key validation and conversion agree
+// with the portable one on any input.
+func FuzzRemoteX25519(f *testing.F) {
+	for _, pk := range remoteKeyCases(f) {
+		f.Add(pk)
+	}
+	f.Fuzz(func(t *testing.T, pk []byte) {
+		want, wok := remoteX25519Portable(pk)
+		got, gok := remoteX25519(pk)
+		if gok != wok || got != want {
+			t.Fatalf("key %x: platform (%x, %v), portable (%x, %v)", pk, got, gok, want, wok)
+		}
+	})
+}
+
+// The canonical-encoding check in key validation never decides the
+// outcome: the only non-canonical encodings are y = p + k (k < 19), and x
+// = 0 with the sign bit, and none of them decodes to a point that the
+// small-order and subgroup checks would let through. So removing that
+// check (a mutation) cannot fail TestRemoteX25519Implementations; this
+// test records why, and would fail if it were ever not so.
+func TestNonCanonicalKeysNeverValid(t *testing.T) {
+	ys := []*big.Int{big.NewInt(1), new(big.Int).Sub(bigP, big.NewInt(1))} // x = 0
+	for k := range 19 {
+		ys = append(ys, new(big.Int).Add(bigP, big.NewInt(int64(k))))
+	}
+	for k, y := range ys {
+		for _, sign := range []byte{0, 0x80} {
+			e := bigToLE32(y)
+			e[31] |= sign
+			p, err := new(edwards25519.Point).SetBytes(e[:]) // accepts non-canonical y
+			if err != nil {
+				continue // not on the curve
+			}
+			var q edwards25519.Point
+			q.VarTimeDoubleScalarBaseMult(lMinus1, p, edwards25519.NewScalar())
+			q.Add(&q, p)
+			if !hasSmallOrder(p) && q.Equal(identity) == 1 {
+				t.Errorf("case %d, %x: a torsion-free point of large order", k, e)
+			}
+		}
 	}
 }

@@ -65,6 +65,17 @@ func checkPublic(pk []byte) (*edwards25519.Point, bool) {
 	return p, true
 }
 
+// remoteX25519Portable is checkPublic followed by the conversion to X25519
+// (curve_amd64.go has a faster one).
+func remoteX25519Portable(pk []byte) (x [32]byte, ok bool) {
+	p, ok := checkPublic(pk)
+	if !ok {
+		return x, false
+	}
+	copy(x[:], p.BytesMontgomery())
+	return x, true
+}
+
 // ValidPublicKey reports whether pk is an Ed25519 public key that the
 // handshake accepts (see checkPublic).
 func ValidPublicKey(pk []byte) bool {
@@ -104,11 +115,10 @@ func RemoteLongTerm(pk []byte) ([32]byte, error) {
 			return x, nil
 		}
 	}
-	p, ok := checkPublic(pk)
+	x, ok := remoteX25519(pk)
 	if !ok {
 		return x, ErrBadPublicKey
 	}
-	copy(x[:], p.BytesMontgomery())
 	if !DisableCache {
 		pubCache.Lock()
 		if len(pubCache.m) >= pubCacheMax {
