@@ -189,16 +189,19 @@ func fixZone(raw string) string {
 }
 
 // validHost accepts IP literals and DNS names (letters, digits, '-', '_',
-// '.').
+// '.'). An IPv6 zone must be made of the same characters: netip accepts
+// any zone, but a URL cannot carry one with, say, a space in it, and the
+// address must survive being written as a URL and parsed back.
 func validHost(h string) bool {
-	if _, err := netip.ParseAddr(h); err == nil {
-		return true
+	if a, err := netip.ParseAddr(h); err == nil {
+		return nameChars(a.Zone())
 	}
-	if len(h) > 253 {
-		return false
-	}
-	for i := 0; i < len(h); i++ {
-		c := h[i]
+	return len(h) <= 253 && nameChars(h)
+}
+
+func nameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_':
 		default:

@@ -48,6 +48,8 @@ func TestParse(t *testing.T) {
 		{"ws:h:x", ""},
 		{"ws:h:1/p", ""},
 		{"ws:h^:1", ""},
+		{"ws:::% :1", ""},                  // a zone no URL can carry (found by FuzzParse)
+		{"ws://[fe80::1%25e%20th0]:1", ""}, // the same, escaped
 		{"net:h:1", ""},
 	}
 	for _, tt := range tests {
