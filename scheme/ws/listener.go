@@ -46,9 +46,10 @@ type Listener struct {
 
 	pending chan struct{} // one token per upgraded conn not yet accepted
 
-	mu       sync.Mutex
-	closed   bool
-	handlers sync.WaitGroup
+	mu        sync.Mutex
+	closed    bool
+	handlers  sync.WaitGroup
+	upgrading sync.WaitGroup // handlers inside websocket.Accept
 }
 
 var _ stack.Listener = (*Listener)(nil)
@@ -115,8 +116,15 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l.handlers.Add(1)
+	l.upgrading.Add(1)
 	l.mu.Unlock()
 	defer l.handlers.Done()
+	upgraded := false
+	defer func() {
+		if !upgraded {
+			l.upgrading.Done()
+		}
+	}()
 
 	raw, ok := r.Context().Value(rawConnKey{}).(net.Conn)
 	if !ok {
@@ -135,6 +143,8 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: l.t.opts.OriginPatterns})
+	upgraded = true
+	l.upgrading.Done()
 	if err != nil {
 		return // Accept has answered the request
 	}
@@ -213,6 +223,13 @@ func (l *Listener) Close() error {
 		l.closed = true
 		l.mu.Unlock()
 		close(l.done)
+		// net/http sends the 101 before it marks the conn hijacked; a
+		// Server.Close in between would cut a conn the client already
+		// sees as upgraded, without a close frame. Let upgrades in
+		// progress finish (they only write a small response), so each
+		// ends either refused (503) or upgraded and then closed with a
+		// close frame below, never in between.
+		l.upgrading.Wait()
 		if err := l.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 			l.closeErr = fmt.Errorf("%s: close %s: %w", l.addr.Network(), l.addr, err)
 		}
