@@ -147,6 +147,9 @@ func addLE(a, b []byte) []byte {
 	return out
 }
 
+// identityRSignature is the signature of msg by priv with R the identity
+// (S = k·a makes [S]B - [k]A the identity): Go's ed25519.Verify accepts
+// it, libsodium does not.
 func identityRSignature(t testing.TB, priv ed25519.PrivateKey, msg []byte) []byte {
 	t.Helper()
 	h := sha512Sum(priv.Seed())
