@@ -2,26 +2,20 @@ package multiserver_test
 
 import (
 	"context"
-	"io"
 	"net"
 	"testing"
 	"time"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/internal/connbench"
 )
 
-// The stack benchmarks follow the method of secure/shs's: one conn made
-// before the timer starts; an op moves 64 MiB in 32 KiB writes and MB/s
-// counts the 64 MiB once. One-way: the server reads and discards, then
-// acks with a byte. Echo: a goroutine writes while the benchmark reads the
-// echo back. Raw TCP and net~shs run next to ws~shs in the same run, so
-// the ratio is comparable even on a shared machine:
+// The stack benchmarks are internal/connbench's, as in secure/shs: one
+// conn made before the timer starts, an op moves 64 MiB in 32 KiB writes.
+// Raw TCP and net~shs run next to ws~shs in the same run, so the ratio is
+// comparable even on a shared machine:
 //
 //	go test -run '^$' -bench 'BenchmarkStack' -benchtime 5x -count 5 .
-const (
-	stackBenchOp    = 64 << 20
-	stackBenchWrite = 32 << 10
-)
 
 // stackPair returns a dialed and an accepted conn for a listen address;
 // "tcp" means plain loopback TCP without multiserver.
@@ -73,43 +67,7 @@ func BenchmarkStackOneWay(b *testing.B) {
 	for _, s := range stackBenchAddrs {
 		b.Run(s.name, func(b *testing.B) {
 			c, srv := stackPair(b, s.addr)
-			defer c.Close()
-			defer srv.Close()
-			done := make(chan error, 1)
-			go func() {
-				buf := make([]byte, stackBenchWrite)
-				for {
-					for n := 0; n < stackBenchOp; {
-						k, err := srv.Read(buf)
-						if err != nil {
-							done <- err
-							return
-						}
-						n += k
-					}
-					if _, err := srv.Write([]byte{1}); err != nil {
-						done <- err
-						return
-					}
-				}
-			}()
-			msg := make([]byte, stackBenchWrite)
-			ack := make([]byte, 1)
-			b.SetBytes(stackBenchOp)
-			b.ReportAllocs()
-			for b.Loop() {
-				for n := 0; n < stackBenchOp; n += stackBenchWrite {
-					if _, err := c.Write(msg); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if _, err := io.ReadFull(c, ack); err != nil {
-					b.Fatal(err)
-				}
-			}
-			c.Close()
-			srv.Close()
-			<-done
+			connbench.OneWay(b, c, srv)
 		})
 	}
 }
@@ -118,43 +76,7 @@ func BenchmarkStackEcho(b *testing.B) {
 	for _, s := range stackBenchAddrs {
 		b.Run(s.name, func(b *testing.B) {
 			c, srv := stackPair(b, s.addr)
-			defer c.Close()
-			defer srv.Close()
-			copied := make(chan struct{})
-			go func() {
-				defer close(copied)
-				buf := make([]byte, stackBenchWrite)
-				io.CopyBuffer(struct{ io.Writer }{srv}, struct{ io.Reader }{srv}, buf)
-			}()
-			msg := make([]byte, stackBenchWrite)
-			buf := make([]byte, stackBenchWrite)
-			b.SetBytes(stackBenchOp)
-			b.ReportAllocs()
-			for b.Loop() {
-				errc := make(chan error, 1)
-				go func() {
-					for n := 0; n < stackBenchOp; n += stackBenchWrite {
-						if _, err := c.Write(msg); err != nil {
-							errc <- err
-							return
-						}
-					}
-					errc <- nil
-				}()
-				for n := 0; n < stackBenchOp; {
-					k, err := c.Read(buf)
-					if err != nil {
-						b.Fatal(err)
-					}
-					n += k
-				}
-				if err := <-errc; err != nil {
-					b.Fatal(err)
-				}
-			}
-			c.Close()
-			srv.Close()
-			<-copied
+			connbench.Echo(b, c, srv)
 		})
 	}
 }

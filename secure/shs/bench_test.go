@@ -12,19 +12,13 @@ import (
 	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/nacl/secretbox"
 
+	"github.com/go-multiserver/multiserver/internal/connbench"
 	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/secure/shs/internal/shake"
 )
 
-// The stream benchmarks follow the baseline method (go-anchors.md §5): one
-// connection made before the timer starts; an op moves 64 MiB in 32 KiB
-// writes. One-way: the server reads and discards, then acks with a byte.
-// Echo: a goroutine writes while the benchmark reads the echo back; the
-// server copies through a 32 KiB buffer. MB/s counts the 64 MiB once.
-const (
-	benchOp    = 64 << 20
-	benchWrite = 32 << 10
-)
+// The stream benchmarks are internal/connbench's: one conn made before
+// the timer starts, an op moves 64 MiB in 32 KiB writes.
 
 // BenchmarkSecretbox4K is the crypto ceiling: seal and open 4096-byte
 // box-stream bodies, one core. An op is 64 MiB like the stream benchmarks,
@@ -36,10 +30,10 @@ func BenchmarkSecretbox4K(b *testing.B) {
 	msg := make([]byte, 4096)
 	box := make([]byte, 0, 4096+secretbox.Overhead)
 	out := make([]byte, 0, 4096)
-	b.SetBytes(benchOp)
+	b.SetBytes(connbench.Op)
 	b.ReportAllocs()
 	for b.Loop() {
-		for n := 0; n < benchOp; n += len(msg) {
+		for n := 0; n < connbench.Op; n += len(msg) {
 			box = secretbox.Seal(box[:0], msg, &nonce, &key)
 			var ok bool
 			if out, ok = secretbox.Open(out[:0], box, &nonce, &key); !ok {
@@ -61,79 +55,12 @@ func shsTCP(tb testing.TB) (net.Conn, net.Conn) {
 
 func benchOneWay(b *testing.B, pair benchPair) {
 	c, s := pair(b)
-	defer c.Close()
-	defer s.Close()
-	done := make(chan error, 1)
-	go func() {
-		buf := make([]byte, benchWrite)
-		for {
-			n := 0
-			for n < benchOp {
-				k, err := s.Read(buf)
-				if err != nil {
-					done <- err
-					return
-				}
-				n += k
-			}
-			if _, err := s.Write([]byte{1}); err != nil {
-				done <- err
-				return
-			}
-		}
-	}()
-	msg := make([]byte, benchWrite)
-	ack := make([]byte, 1)
-	b.SetBytes(benchOp)
-	b.ReportAllocs()
-	for b.Loop() {
-		for n := 0; n < benchOp; n += benchWrite {
-			if _, err := c.Write(msg); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := io.ReadFull(c, ack); err != nil {
-			b.Fatal(err)
-		}
-	}
-	c.Close()
-	<-done
+	connbench.OneWay(b, c, s)
 }
 
 func benchEcho(b *testing.B, pair benchPair) {
 	c, s := pair(b)
-	defer c.Close()
-	defer s.Close()
-	go func() {
-		buf := make([]byte, benchWrite)
-		io.CopyBuffer(struct{ io.Writer }{s}, struct{ io.Reader }{s}, buf)
-	}()
-	msg := make([]byte, benchWrite)
-	buf := make([]byte, benchWrite)
-	b.SetBytes(benchOp)
-	b.ReportAllocs()
-	for b.Loop() {
-		errc := make(chan error, 1)
-		go func() {
-			for n := 0; n < benchOp; n += benchWrite {
-				if _, err := c.Write(msg); err != nil {
-					errc <- err
-					return
-				}
-			}
-			errc <- nil
-		}()
-		for n := 0; n < benchOp; {
-			k, err := c.Read(buf)
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += k
-		}
-		if err := <-errc; err != nil {
-			b.Fatal(err)
-		}
-	}
+	connbench.Echo(b, c, s)
 }
 
 func BenchmarkTCPOneWay(b *testing.B)       { benchOneWay(b, rawTCP) }
