@@ -87,13 +87,7 @@ func TestCloseUnresponsivePeer(t *testing.T) {
 		pending bool // data queued that the peer never reads
 	}{{"idle", false}, {"data-queued", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := New(&Options{CloseTimeout: 200 * time.Millisecond, KeepAlive: -1})
-			ln := listenT(t, tr, "ws://127.0.0.1:0")
-			p := dialRaw(t, ln.Addr(), "/") // never reads, never answers
-			c, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
+			p, c := rawPair(t, New(&Options{CloseTimeout: 200 * time.Millisecond, KeepAlive: -1})) // never reads, never answers
 			werr := make(chan error, 1)
 			if tc.pending {
 				go func() { _, err := c.Write(make([]byte, 64<<20)); werr <- err }()
@@ -123,13 +117,7 @@ func TestCloseUnresponsivePeer(t *testing.T) {
 // Close sends a close frame with status 1000 and completes as soon as the
 // peer answers it.
 func TestCloseHandshake(t *testing.T) {
-	tr := New(&Options{CloseTimeout: time.Minute, KeepAlive: -1})
-	ln := listenT(t, tr, "ws://127.0.0.1:0")
-	p := dialRaw(t, ln.Addr(), "/")
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := rawPair(t, New(&Options{CloseTimeout: time.Minute, KeepAlive: -1}))
 	closed := make(chan error, 1)
 	go func() { closed <- c.Close() }()
 	p.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -159,13 +147,7 @@ func TestCloseHandshake(t *testing.T) {
 // The peer's normal close reads as io.EOF; Close answers a close frame the
 // peer sent while we were not reading.
 func TestPeerCloseIsEOF(t *testing.T) {
-	tr := New(&Options{CloseTimeout: time.Minute, KeepAlive: -1})
-	ln := listenT(t, tr, "ws://127.0.0.1:0")
-	p := dialRaw(t, ln.Addr(), "/")
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := rawPair(t, New(&Options{CloseTimeout: time.Minute, KeepAlive: -1}))
 	defer c.Close()
 	p.writeFrame(opBinary, []byte("last words"))
 	p.writeFrame(opClose, []byte{0x03, 0xe8})
@@ -183,13 +165,7 @@ func TestPeerCloseIsEOF(t *testing.T) {
 // A close frame without a status (1005), as JavaScript's ws sends at the
 // end of a stream, reads as io.EOF.
 func TestPeerCloseWithoutStatusIsEOF(t *testing.T) {
-	tr := New(&Options{KeepAlive: -1})
-	ln := listenT(t, tr, "ws://127.0.0.1:0")
-	p := dialRaw(t, ln.Addr(), "/")
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := rawPair(t, New(&Options{KeepAlive: -1}))
 	defer c.Close()
 	p.writeFrame(opBinary, []byte("bye"))
 	p.writeFrame(opClose, nil)
@@ -243,13 +219,7 @@ func TestWritesSplit(t *testing.T) {
 
 // A text message closes the conn with status 1003 and ErrTextMessage.
 func TestTextMessageRefused(t *testing.T) {
-	tr := New(&Options{KeepAlive: -1})
-	ln := listenT(t, tr, "ws://127.0.0.1:0")
-	p := dialRaw(t, ln.Addr(), "/")
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := rawPair(t, New(&Options{KeepAlive: -1}))
 	defer c.Close()
 	p.writeFrame(opText, []byte("hello"))
 	if _, err := c.Read(make([]byte, 10)); !errors.Is(err, ErrTextMessage) {
@@ -266,13 +236,7 @@ func TestTextMessageRefused(t *testing.T) {
 // Keepalive: a silent peer gets pings and, when it answers none, the conn
 // fails with ErrKeepAlive.
 func TestKeepAliveDropsSilentPeer(t *testing.T) {
-	tr := New(&Options{KeepAlive: 50 * time.Millisecond, CloseTimeout: 100 * time.Millisecond})
-	ln := listenT(t, tr, "ws://127.0.0.1:0")
-	p := dialRaw(t, ln.Addr(), "/")
-	c, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, c := rawPair(t, New(&Options{KeepAlive: 50 * time.Millisecond, CloseTimeout: 100 * time.Millisecond}))
 	defer c.Close()
 	p.SetReadDeadline(time.Now().Add(10 * time.Second))
 	f, err := p.readFrame()

@@ -59,6 +59,19 @@ type rawPeer struct {
 	br *bufio.Reader
 }
 
+// rawPair listens with tr on loopback, connects a raw peer and returns it
+// with the accepted conn.
+func rawPair(t testing.TB, tr *Transport) (*rawPeer, net.Conn) {
+	t.Helper()
+	ln := listenT(t, tr, "ws://127.0.0.1:0")
+	p := dialRaw(t, ln.Addr(), "/")
+	c, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, c
+}
+
 // dialRaw opens a TCP conn to addr and completes a WebSocket upgrade on
 // path with the extra header lines given.
 func dialRaw(t testing.TB, addr net.Addr, path string, header ...string) *rawPeer {
