@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/creack/pty"
+	"github.com/go-multiserver/multiserver/internal/ptytest"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,24 +19,7 @@ import (
 // of the test.
 func openPTY(t testing.TB) (master, slave *os.File, path string) {
 	t.Helper()
-	m0, s, err := pty.Open()
-	if err != nil {
-		t.Fatalf("pty.Open: %v", err)
-	}
-	// pty.Open calls Fd on the master, which makes it blocking: a Read on
-	// it could not be interrupted. Hand a non-blocking duplicate to the
-	// poller instead.
-	fd, err := unix.Dup(int(m0.Fd()))
-	m0.Close()
-	if err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
-	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	m := os.NewFile(uintptr(fd), "/dev/ptmx")
+	m, s := ptytest.Open(t)
 	t.Cleanup(func() { m.Close(); s.Close() })
 	rc, err := s.SyscallConn()
 	if err != nil {

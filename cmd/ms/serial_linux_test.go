@@ -8,10 +8,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/creack/pty"
+	"github.com/go-multiserver/multiserver/internal/ptytest"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/secure/shs"
-	"golang.org/x/sys/unix"
 )
 
 // openPTY opens a pseudo-terminal and returns its master (non-blocking,
@@ -19,21 +18,8 @@ import (
 // stays up between conns) and the slave's path.
 func openPTY(t *testing.T) (master, slave *os.File, path string) {
 	t.Helper()
-	m0, s, err := pty.Open()
-	if err != nil {
-		t.Fatalf("pty.Open: %v", err)
-	}
-	fd, err := unix.Dup(int(m0.Fd())) // Fd made m0 blocking; use a copy
-	m0.Close()
-	if err != nil {
-		s.Close()
-		t.Fatal(err)
-	}
-	unix.CloseOnExec(fd)
-	if err := unix.SetNonblock(fd, true); err != nil {
-		t.Fatal(err)
-	}
-	return os.NewFile(uintptr(fd), "/dev/ptmx"), s, s.Name()
+	m, s := ptytest.Open(t)
+	return m, s, s.Name()
 }
 
 // serialLine joins two pseudo-terminals by copying between their masters:
