@@ -1,6 +1,9 @@
 package multiserver
 
 import (
+	"fmt"
+	"log/slog"
+
 	"github.com/go-multiserver/multiserver/msaddr"
 )
 
@@ -28,3 +31,21 @@ func (a *Addr) String() string {
 
 // Multi returns a copy of the parsed address.
 func (a *Addr) Multi() msaddr.Multi { return a.m.Clone() }
+
+// GoString is the %#v form of a, with invite seeds redacted
+// (msaddr.Redact): String is the address to dial, GoString is for
+// debugging output.
+func (a *Addr) GoString() string {
+	if a == nil {
+		return "(*multiserver.Addr)(nil)"
+	}
+	return fmt.Sprintf("multiserver.NewAddr(msaddr.MustParse(%q))", msaddr.Redact(a.m.String()))
+}
+
+// LogValue logs a in address syntax, with invite seeds redacted.
+func (a *Addr) LogValue() slog.Value {
+	if a == nil {
+		return slog.StringValue("<nil>")
+	}
+	return slog.StringValue(msaddr.Redact(a.m.String()))
+}

@@ -20,8 +20,9 @@ var addrCmd = &command{
 	detail: `Parse ADDRS and print each alternative (separated by ';') and each of its
 sections (separated by '~') with their arguments, unescaped. Sections of the
 stacks ms knows are also checked the way ms dial checks them (hosts, ports,
-keys), and their canonical form is printed when it differs. On bad input the
-error and its byte position go to stderr and the exit status is 2.
+keys), and their canonical form is printed when it differs. Invite seeds
+(shs:KEY:SEED) are printed as '*'. On bad input the error and its byte
+position go to stderr and the exit status is 2.
 
 Text output, one block per alternative:
     alternative 1 (net~shs): net:127.0.0.1:8008~shs:<key>
@@ -71,7 +72,7 @@ func runAddr(e *env, in string, asJSON, syntaxOnly bool) int {
 	out, perr := describe(in, syntaxOnly)
 	if perr != nil {
 		e.errorf("%v", perr.err)
-		fmt.Fprintf(e.stderr, "  %s\n  %s^\n", caretSafe(perr.input), strings.Repeat(" ", caretColumn(perr.input, perr.offset)))
+		fmt.Fprintf(e.stderr, "  %s\n  %s^\n", caretSafe(msaddr.Redact(perr.input)), strings.Repeat(" ", caretColumn(perr.input, perr.offset)))
 		return exitUsage
 	}
 	if asJSON {
@@ -123,14 +124,16 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 		return nil, &posError{input: in, offset: 0, err: err}
 	}
 	transports, transforms := parsers()
-	out := &addrJSON{Address: m.String(), Alternatives: []altJSON{}}
+	// Invite seeds are replaced by '*' in everything printed: output ends
+	// up in terminals' scrollback, logs and bug reports.
+	out := &addrJSON{Address: msaddr.Redact(m.String()), Alternatives: []altJSON{}}
 	offs := offsets(m)
 	for i, a := range m {
-		alt := altJSON{Address: a.String(), Stack: stackName(a), Checked: !syntaxOnly}
+		alt := altJSON{Address: msaddr.Redact(a.String()), Stack: stackName(a), Checked: !syntaxOnly}
 		canon := make(msaddr.Address, len(a))
 		for j, s := range a {
 			off := offs[i][j]
-			sj := sectionJSON{Name: s.Name, Args: s.Args}
+			sj := sectionJSON{Name: s.Name, Args: s.Redacted().Args}
 			if sj.Args == nil {
 				sj.Args = []string{}
 			}
@@ -154,7 +157,7 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 			alt.Sections = append(alt.Sections, sj)
 		}
 		if alt.Checked {
-			alt.Canonical = canon.String()
+			alt.Canonical = msaddr.Redact(canon.String())
 		}
 		out.Alternatives = append(out.Alternatives, alt)
 	}

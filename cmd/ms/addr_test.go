@@ -160,3 +160,34 @@ func FuzzOffsets(f *testing.F) {
 		}
 	})
 }
+
+// TestAddrSeed checks that ms addr never prints an invite seed: not in its
+// text or JSON output, and not in the input it echoes above the caret.
+func TestAddrSeed(t *testing.T) {
+	t.Parallel()
+	seed := shs.EncodeKey(bytes.Repeat([]byte{0x5e}, 32))
+	stars := strings.Repeat("*", len(seed))
+	good := "net:127.0.0.1:8008~shs:" + testKey + ":" + seed
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in stdout or stderr
+	}{
+		{"text", []string{"addr", good}, 0, "shs \"" + testKey + "\" \"" + stars + "\""},
+		{"json", []string{"addr", "--json", good}, 0, `"address": "net:127.0.0.1:8008~shs:` + testKey + `:` + stars + `"`},
+		{"syntax error after the seed", []string{"addr", good + "~~"}, 2, "~shs:" + testKey + ":" + stars + "~~\n"},
+		{"bad seed", []string{"addr", "net:127.0.0.1:8008~shs:" + testKey + ":" + seed[:40]}, 2, ":" + strings.Repeat("*", 40) + "\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runMS(t, nil, tt.args...)
+			if code != tt.code || !strings.Contains(stdout+stderr, tt.want) {
+				t.Errorf("ms %q: exit %d (want %d), stdout\n%s\nstderr\n%s\nwant %q", tt.args, code, tt.code, stdout, stderr, tt.want)
+			}
+			if strings.Contains(stdout+stderr, seed[:40]) {
+				t.Errorf("ms %q printed the seed:\n%s%s", tt.args, stdout, stderr)
+			}
+		})
+	}
+}
