@@ -154,14 +154,18 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 		}
 		ls := &listenStack{name: addrStackName(a), transport: t}
 		var fs []stack.Transform
+		tctx := ctx
 		for _, s := range a[1:] {
 			f, ok := st.transforms[s.Name]
 			if !ok {
 				return fail(i, a, fmt.Errorf("%w: unknown transform %q; known %s", ErrNoStack, s.Name, st.known()))
 			}
 			fs = append(fs, f)
+			if pa, ok := f.(stack.PeerAuthenticator); ok && pa.AuthenticatesPeer() {
+				tctx = stack.WithPeerAuthentication(ctx)
+			}
 		}
-		tl, err := t.Listen(ctx, a[0], scopes)
+		tl, err := t.Listen(tctx, a[0], scopes)
 		if err != nil {
 			return fail(i, a, err)
 		}

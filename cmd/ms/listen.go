@@ -45,6 +45,8 @@ SIGINT or SIGTERM stops accepting, closes the connections and the listener
 		fs.Var(&o.allow, "allow", "admit only shs clients with this `KEY` (@id or base64); repeat for more keys")
 		fs.BoolVar(&o.echo, "echo", false, "echo every connection back to its sender")
 		fs.StringVar(&o.forward, "forward", "", "pipe every connection to the TCP service at `HOST:PORT`")
+		fs.Var(&o.wsOrigins, "ws-origin", "let web pages from origins matching `PATTERN` open ws conns (host[:port] or scheme://host[:port], path.Match wildcards, * for any); repeat for more; default: any origin on ws~shs, the listener's own on other ws stacks")
+		fs.StringVar(&o.httpDir, "http-dir", "", "serve the files of `DIR` over plain HTTP on the ws listeners' ports (a web page, such as the demo page of interop/browser)")
 		fs.StringVar(&o.scopes, "scope", "device", "where the listener is advertised and, for sections without a host, what it binds: comma-separated `SCOPES` among device, local, private, public")
 		return func(ctx context.Context, e *env, args []string) int {
 			if len(args) != 1 {
@@ -57,11 +59,13 @@ SIGINT or SIGTERM stops accepting, closes the connections and the listener
 }
 
 type listenOpts struct {
-	keys    keyFlags
-	allow   stringList
-	echo    bool
-	forward string
-	scopes  string
+	keys      keyFlags
+	allow     stringList
+	echo      bool
+	forward   string
+	scopes    string
+	wsOrigins stringList
+	httpDir   string
 }
 
 // stringList is a repeatable string flag.
@@ -154,8 +158,13 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 	if ident.fresh && usesShs(addrs) {
 		e.errorf("%s", ident.note())
 	}
+	wsT, err := wsTransport(e, o)
+	if err != nil {
+		e.errorf("%v", err)
+		return exitCode(err)
+	}
 	lc := ms.ListenConfig{
-		Config:  ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize, Transports: extraTransports()},
+		Config:  ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize, Transports: append(extraTransports(), wsT)},
 		Scopes:  scopes,
 		OnError: func(err error) { e.errorf("%v", err) },
 	}
@@ -166,6 +175,9 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 	}
 	defer ln.Close()
 	fmt.Fprintln(e.stdout, ln.Addr().String())
+	if o.httpDir != "" {
+		logPageURLs(e, ln.Addr().(*ms.Addr))
+	}
 	if o.forward != "" && len(o.allow) == 0 {
 		e.errorf("warning: --forward without --allow: every client that knows the server key reaches %s", o.forward)
 	}

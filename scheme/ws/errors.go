@@ -17,4 +17,14 @@ var (
 	// ErrKeepAlive reports a connection dropped because the peer answered
 	// no keepalive ping (see Options.KeepAlive).
 	ErrKeepAlive = errors.New("ws: keepalive: peer gone")
+
+	// ErrOrigin reports a WebSocket upgrade refused (403 Forbidden)
+	// because the page that asked for it came from an origin the
+	// listener does not accept; see Options.OriginPatterns. The listener
+	// logs it to Options.ErrorLog.
+	ErrOrigin = errors.New("ws: origin not allowed")
+
+	// ErrOriginPattern reports a malformed Options.OriginPatterns entry,
+	// from Listen.
+	ErrOriginPattern = errors.New("ws: bad origin pattern")
 )

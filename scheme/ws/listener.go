@@ -36,6 +36,7 @@ type Listener struct {
 	port    int
 	advHost string // a host name from the listen section, advertised as is
 	scopes  []stack.Scope
+	origins originPolicy
 
 	accept    chan *Conn
 	done      chan struct{}
@@ -54,7 +55,7 @@ type Listener struct {
 
 var _ stack.Listener = (*Listener)(nil)
 
-func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, scopes []stack.Scope) *Listener {
+func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, scopes []stack.Scope, origins originPolicy) *Listener {
 	ta := ln.Addr().(*net.TCPAddr)
 	l := &Listener{
 		t:         t,
@@ -63,6 +64,7 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 		bound:     ta.AddrPort().Addr().Unmap(),
 		port:      ta.Port,
 		scopes:    scopes,
+		origins:   origins,
 		accept:    make(chan *Conn),
 		done:      make(chan struct{}),
 		serveDone: make(chan struct{}),
@@ -142,7 +144,13 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "ws: too many connections waiting to be accepted", http.StatusServiceUnavailable)
 		return
 	}
-	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: l.t.opts.OriginPatterns})
+	if err := l.origins.check(r); err != nil {
+		l.srv.ErrorLog.Printf("%s: refused upgrade from %s: %v", l.addr, raw.RemoteAddr(), err)
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	// The origin is checked above, by the policy of this listener.
+	wc, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	upgraded = true
 	l.upgrading.Done()
 	if err != nil {

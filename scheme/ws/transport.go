@@ -48,10 +48,30 @@ type Options struct {
 	// CertFile and KeyFile name a PEM certificate chain and key for wss.
 	CertFile, KeyFile string
 
-	// OriginPatterns lists the browser origins allowed to connect besides
-	// the listener's own host (see coder/websocket AcceptOptions). Clients
-	// that send no Origin header, like JavaScript multiserver in Node,
-	// are always accepted.
+	// OriginPatterns says which web pages may open a WebSocket on a
+	// listener, by the origin the browser sends with the upgrade request.
+	//
+	// When it is empty (the default) the listener's stack decides. If
+	// every conn passes a transform that authenticates the peer by key
+	// (ws~shs; see stack.PeerAuthenticator), pages of any origin are
+	// accepted, as JavaScript multiserver's ws plugin accepts them: an
+	// origin check protects services that trust where a request comes
+	// from (cookies, a loopback address), and shs trusts only keys. Any
+	// other stack (ws~noauth, a bare ws) accepts only pages served from
+	// the listener's own host and port, because any page the user opens
+	// could otherwise reach a service on their loopback.
+	//
+	// When it is set, it is the whole policy for every stack: a page is
+	// accepted if it comes from the listener's own host and port or its
+	// origin matches a pattern. A pattern is "host[:port]" (matched
+	// against the origin's host and port) or "scheme://host[:port]",
+	// with path.Match wildcards, ignoring case: "app.example.com",
+	// "*.example.com", "http://127.0.0.1:*", "*" for any origin.
+	// Listen refuses a malformed pattern with ErrOriginPattern.
+	//
+	// Clients that send no Origin header, such as Node and Go peers, are
+	// always accepted. A refused page gets 403 Forbidden, and the refusal
+	// is logged to ErrorLog.
 	OriginPatterns []string
 
 	// TrustForwardedFor makes RemoteAddr of accepted conns the client
@@ -77,7 +97,8 @@ type Options struct {
 	MaxPending int
 
 	// ErrorLog receives the HTTP server's errors (failed TLS handshakes,
-	// malformed requests). Nil discards them.
+	// malformed requests) and refused origins (ErrOrigin). Nil discards
+	// them.
 	ErrorLog *log.Logger
 }
 
@@ -258,6 +279,10 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 			return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
 		}
 	}
+	origins, err := t.newOriginPolicy(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
+	}
 	var conf *tls.Config
 	if t.secure {
 		if conf, err = t.serverTLS(); err != nil {
@@ -275,5 +300,5 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 	if err != nil {
 		return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
 	}
-	return newListener(t, ln, conf, tg.host, scopes), nil
+	return newListener(t, ln, conf, tg.host, scopes, origins), nil
 }
