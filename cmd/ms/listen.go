@@ -14,6 +14,7 @@ import (
 
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -36,6 +37,14 @@ What happens to connections:
   --echo      every connection is echoed back
   --forward   every connection is piped to a TCP service (the server half
               of a tunnel; see ms dial --local)
+
+Web browsers: a ws~shs listener accepts WebSocket pages of any origin,
+since shs authenticates by key; other ws stacks only pages from their own
+host and port. --ws-origin replaces that with a list of allowed origins.
+--http-dir serves a directory over plain HTTP on the ws ports and prints
+the URL of its page with the ws~shs address in the query: with the page
+that interop/browser builds (npm ci && npm run build, then
+--http-dir interop/browser/dist) a browser echoes over ws~shs.
 
 SIGINT or SIGTERM stops accepting, closes the connections and the listener
 (removing unix sockets) and exits 0; a second signal kills ms at once.`,
@@ -119,7 +128,7 @@ func exitCode(err error) int {
 	if errors.As(err, new(usageError)) {
 		return exitUsage
 	}
-	for _, target := range []error{msaddr.ErrSyntax, stack.ErrAddress, ms.ErrNoStack, stack.ErrScope} {
+	for _, target := range []error{msaddr.ErrSyntax, stack.ErrAddress, ms.ErrNoStack, stack.ErrScope, ws.ErrOriginPattern} {
 		if errors.Is(err, target) {
 			return exitUsage
 		}
