@@ -27,6 +27,15 @@
 // Addr is the bound *net.TCPAddr; RemoteAddr of an accepted conn is the
 // TCP peer, or the X-Forwarded-For client with Options.TrustForwardedFor.
 //
+// Browsers: a web page may open a WebSocket to any host, and the browser
+// tells the server the page's origin; the listener decides. By default a
+// listener whose stack authenticates peers by key (ws~shs, see
+// stack.PeerAuthenticator) accepts pages of any origin, as JavaScript's
+// ws plugin does, and any other stack (ws~noauth, a bare ws) only pages
+// served from the listener's own host and port, so that a page on some
+// web site cannot reach an unauthenticated service on the user's
+// loopback. Options.OriginPatterns replaces the default with a list.
+//
 // Throughput: coder/websocket masks client frames through a 4 KiB write
 // buffer, so the dialing side makes one write system call per 4 KiB sent;
 // the accepting side writes whole messages.
