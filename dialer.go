@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -35,6 +36,11 @@ type Dialer struct {
 	// attempt; zero means DefaultHandshakeTimeout. The ctx passed to
 	// DialContext bounds everything as well.
 	HandshakeTimeout time.Duration
+
+	// Resolver looks up the TXT records of dns: alternatives (see package
+	// dnsaddr); nil means the system's resolver. The lookups run within
+	// the ctx passed to DialContext.
+	Resolver dnsaddr.TXTResolver
 }
 
 // Dial connects to addr with a zero Dialer.
@@ -45,7 +51,8 @@ func Dial(ctx context.Context, addr string) (net.Conn, error) {
 
 // candidate is one alternative this dialer understands.
 type candidate struct {
-	index      int
+	index      int    // position of the alternative in the address as given
+	from       string // the TXT name it was resolved from, or ""
 	name       string // "net~shs"
 	transport  stack.Transport
 	transforms []stack.Transform
@@ -53,6 +60,12 @@ type candidate struct {
 }
 
 // DialContext connects to the first alternative of addr that works.
+//
+// A dns:NAME alternative is first replaced, in place, by the alternatives
+// published in the TXT records of _multiserver.NAME (see package dnsaddr);
+// with dns:NAME~shs:KEY only those with the key KEY are kept, and without
+// a pin the key is whatever DNS says. The lookups happen one dns:
+// alternative after another, before any connection attempt, within ctx.
 //
 // Alternatives using a transport or transform this Dialer does not know
 // are skipped; if none is left the error wraps ErrNoStack. The rest are
@@ -66,32 +79,34 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 		return nil, err
 	}
 	st := d.stacks()
+	alts, lookups, errs := d.expandDNS(ctx, st, m)
 	var cands []candidate
-	var errs []error
-	for i, a := range m {
-		c, known, err := st.candidate(i, a)
+	for _, a := range alts {
+		c, known, err := st.candidate(a.index, a.addr)
 		if !known {
 			continue
 		}
+		c.from = a.from
 		if err != nil {
-			errs = append(errs, &AltError{Index: i, Stack: c.name, Err: err})
+			errs = append(errs, &AltError{Index: a.index, Stack: c.name, From: a.from, Err: err})
 			continue
 		}
 		cands = append(cands, c)
 	}
 	if len(cands) == 0 {
 		if len(errs) > 0 {
-			return nil, &DialError{Addr: addr, Errs: errs}
+			sortAltErrors(errs)
+			return nil, &DialError{Addr: addr, Errs: errs, Lookups: lookups}
 		}
-		return nil, fmt.Errorf("%w in %q; this dialer knows %s", ErrNoStack, stackNames(m), st.known())
+		return nil, fmt.Errorf("%w in %q; this dialer knows %s", ErrNoStack, stackNames(alts), st.known())
 	}
-	return d.race(ctx, addr, cands, errs)
+	return d.race(ctx, addr, cands, errs, lookups)
 }
 
-func stackNames(m msaddr.Multi) string {
+func stackNames(alts []dialAlt) string {
 	var parts []string
-	for _, a := range m {
-		parts = append(parts, addrStackName(a))
+	for _, a := range alts {
+		parts = append(parts, addrStackName(a.addr))
 	}
 	return strings.Join(parts, ";")
 }
@@ -134,11 +149,11 @@ func (st *stacks) candidate(i int, a msaddr.Address) (c candidate, known bool, e
 type dialResult struct {
 	conn *Conn
 	err  error
-	idx  int
+	pos  int // position in cands
 }
 
 // race runs the Happy Eyeballs schedule over cands.
-func (d *Dialer) race(ctx context.Context, addr string, cands []candidate, errs []error) (net.Conn, error) {
+func (d *Dialer) race(ctx context.Context, addr string, cands []candidate, errs []error, lookups []dnsaddr.Lookup) (net.Conn, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	delay := d.FallbackDelay
@@ -148,12 +163,12 @@ func (d *Dialer) race(ctx context.Context, addr string, cands []candidate, errs 
 	results := make(chan dialResult, len(cands))
 	next, running := 0, 0
 	start := func() {
-		c := cands[next]
+		c, pos := cands[next], next
 		next++
 		running++
 		go func() {
 			conn, err := d.dialOne(ctx, c)
-			results <- dialResult{conn: conn, err: err, idx: c.index}
+			results <- dialResult{conn: conn, err: err, pos: pos}
 		}()
 	}
 	start()
@@ -195,7 +210,7 @@ func (d *Dialer) race(ctx context.Context, addr string, cands []candidate, errs 
 				}
 				continue
 			}
-			failed[r.idx] = r.err
+			failed[r.pos] = r.err
 			if winner == nil && next < len(cands) && ctx.Err() == nil {
 				start()
 				armTimer()
@@ -205,16 +220,16 @@ func (d *Dialer) race(ctx context.Context, addr string, cands []candidate, errs 
 	if winner != nil {
 		return winner, nil
 	}
-	for _, c := range cands {
-		if err, ok := failed[c.index]; ok {
-			errs = append(errs, &AltError{Index: c.index, Stack: c.name, Err: err})
+	for pos, c := range cands {
+		if err, ok := failed[pos]; ok {
+			errs = append(errs, &AltError{Index: c.index, Stack: c.name, From: c.from, Err: err})
 		}
 	}
 	sortAltErrors(errs)
 	if len(errs) == 0 { // ctx was done before any attempt reported
 		return nil, ctx.Err()
 	}
-	return nil, &DialError{Addr: addr, Errs: errs}
+	return nil, &DialError{Addr: addr, Errs: errs, Lookups: lookups}
 }
 
 func sortAltErrors(errs []error) {

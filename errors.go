@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-multiserver/multiserver/dnsaddr"
 )
 
 var (
@@ -28,21 +30,45 @@ var (
 type DialError struct {
 	Addr string  // the address as given to Dial
 	Errs []error // one per alternative, each an *AltError
+	// Lookups are the DNS queries made for dns: alternatives and what
+	// they gave, in order.
+	Lookups []dnsaddr.Lookup
 }
 
-// Error lists every alternative tried and why it failed, one per line.
+// Error lists every alternative tried and why it failed, one per line,
+// then every DNS lookup made and what it gave.
 func (e *DialError) Error() string {
 	var b strings.Builder
 	b.WriteString("multiserver: dial failed")
-	if len(e.Errs) == 1 {
+	if len(e.Errs) == 1 && len(e.Lookups) == 0 {
 		b.WriteString(": ")
 		b.WriteString(e.Errs[0].Error())
 		return b.String()
 	}
-	fmt.Fprintf(&b, " (%d alternatives):", len(e.Errs))
+	if len(e.Errs) == 1 {
+		b.WriteString(":")
+	} else {
+		fmt.Fprintf(&b, " (%d alternatives):", len(e.Errs))
+	}
 	for _, err := range e.Errs {
 		b.WriteString("\n\t")
 		b.WriteString(err.Error())
+	}
+	for _, l := range e.Lookups {
+		fmt.Fprintf(&b, "\n\tlooked up TXT %s: ", l.Name)
+		if l.Err != nil {
+			fmt.Fprintf(&b, "%v", l.Err)
+			continue
+		}
+		fmt.Fprintf(&b, "%d records", len(l.Records))
+		for i, r := range l.Records {
+			if i == 0 {
+				b.WriteString(": ")
+			} else {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%q", r)
+		}
 	}
 	return b.String()
 }
@@ -54,11 +80,18 @@ func (e *DialError) Unwrap() []error { return e.Errs }
 type AltError struct {
 	Index int    // position of the alternative in the address, from 0
 	Stack string // e.g. "net~shs"
-	Err   error
+	// From is the TXT name whose record gave this alternative when it
+	// came from a dns: alternative (Index is then that one's), else "".
+	From string
+	Err  error
 }
 
-// Error names the alternative (counted from 1) and its stack.
+// Error names the alternative (counted from 1), its stack and, for a
+// resolved one, where it came from.
 func (e *AltError) Error() string {
+	if e.From != "" {
+		return fmt.Sprintf("alternative %d (%s from %s): %v", e.Index+1, e.Stack, e.From, e.Err)
+	}
 	return fmt.Sprintf("alternative %d (%s): %v", e.Index+1, e.Stack, e.Err)
 }
 
