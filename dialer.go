@@ -20,6 +20,11 @@ const (
 	DefaultFallbackDelay = 250 * time.Millisecond
 	// DefaultHandshakeTimeout bounds the transforms of one connection.
 	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultDialTimeout bounds one dial attempt whole. Two minutes is
+	// what Linux takes to give up a TCP connect by default and what tor
+	// lets a SOCKS request wait for a circuit (SocksTimeout): an attempt
+	// still running then waits on a peer or proxy that will not answer.
+	DefaultDialTimeout = 2 * time.Minute
 )
 
 // A Dialer dials multiserver addresses. The zero value is ready to use.
@@ -41,6 +46,14 @@ type Dialer struct {
 	// dnsaddr); nil means the system's resolver. The lookups run within
 	// the ctx passed to DialContext.
 	Resolver dnsaddr.TXTResolver
+
+	// Timeout bounds each attempt whole, whatever the ctx passed to
+	// DialContext: the transport's connect and its own phases (a SOCKS5
+	// proxy's CONNECT, a WebSocket upgrade) and then the transforms, which
+	// HandshakeTimeout bounds as well. Zero or negative means
+	// DefaultDialTimeout. An attempt that runs out fails with an error
+	// wrapping context.DeadlineExceeded.
+	Timeout time.Duration
 }
 
 // Dial connects to addr with a zero Dialer.
@@ -242,16 +255,26 @@ func sortAltErrors(errs []error) {
 
 // dialOne dials one alternative and runs its transforms.
 func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
+	to := d.Timeout
+	if to <= 0 {
+		to = DefaultDialTimeout
+	}
+	// The transport's Dial returns a conn that no longer depends on the
+	// ctx it was given (as net.Dialer.DialContext), so the attempt's own
+	// deadline ends with it.
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, to)
+	defer cancel()
 	raw, err := c.transport.Dial(ctx, c.addr[0])
 	if err != nil {
-		return nil, err
+		return nil, attemptError(parent, ctx, to, err)
 	}
 	hto := d.HandshakeTimeout
 	if hto <= 0 {
 		hto = DefaultHandshakeTimeout
 	}
-	hctx, cancel := context.WithTimeout(ctx, hto)
-	defer cancel()
+	hctx, hcancel := context.WithTimeout(ctx, hto)
+	defer hcancel()
 	layers, failed, err := upgrade(hctx, raw, len(c.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return c.transforms[i].Client(hctx, conn, c.addr[i+1])
 	})
@@ -262,7 +285,7 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 		if cerr := hctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			err = fmt.Errorf("%w (%w)", cerr, err)
 		}
-		return nil, handshakeError("", c.transforms[failed].Name(), err)
+		return nil, handshakeError("", c.transforms[failed].Name(), attemptError(parent, ctx, to, err))
 	}
 	names := make([]string, len(c.transforms))
 	for i, f := range c.transforms {
@@ -270,6 +293,18 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 	}
 	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
 	return &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: c.name}, nil
+}
+
+// attemptError says so when err ended an attempt because the attempt's
+// own Timeout (to) ran out rather than the caller's ctx (parent).
+func attemptError(parent, attempt context.Context, to time.Duration, err error) error {
+	if parent.Err() == nil && errors.Is(attempt.Err(), context.DeadlineExceeded) {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
+		}
+		return fmt.Errorf("attempt timed out after %v (Dialer.Timeout): %w", to, err)
+	}
+	return err
 }
 
 // upgrade runs n transforms over raw, in order: step(i, conn) runs

@@ -97,7 +97,8 @@ func (t *Transport) handshake(ctx context.Context, c net.Conn, p string, target 
 			return fmt.Errorf("proxy %s: authentication: %w", p, err)
 		}
 	}
-	setDeadline(time.Time{})
+	setDeadline(time.Now().Add(t.opts.ConnectTimeout))
+	defer setDeadline(time.Time{})
 	if _, err := c.Write(connectRequest(target.Host, target.Port)); err != nil {
 		return fmt.Errorf("proxy %s: connect request: %w", p, err)
 	}

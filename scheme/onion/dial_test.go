@@ -323,3 +323,32 @@ func TestNettestThroughProxy(t *testing.T) {
 		return c1, r.c, func() { c1.Close(); r.c.Close() }, nil
 	})
 }
+
+// TestConnectTimeout checks that a proxy that takes the CONNECT request and
+// never replies cannot hold Dial past Options.ConnectTimeout, even with a
+// context that has no deadline.
+func TestConnectTimeout(t *testing.T) {
+	px := startProxy(t, socks5test.Config{Stall: socks5test.StallReply})
+	tr := New(&Options{Proxies: []string{px.Addr()}, ConnectTimeout: 50 * time.Millisecond})
+	errc := make(chan error, 1)
+	go func() {
+		c, err := tr.Dial(context.Background(), section(t, testOnion, 80))
+		if c != nil {
+			c.Close()
+		}
+		errc <- err
+	}()
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Dial still blocked 10 s after a 50 ms ConnectTimeout")
+	}
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, ErrNoProxy) {
+		t.Fatalf("Dial = %v, want a timeout wrapped in ErrNoProxy", err)
+	}
+	if n := len(px.Requests()); n != 1 {
+		t.Fatalf("the proxy got %d CONNECT requests, want 1", n)
+	}
+}

@@ -27,6 +27,12 @@ var DefaultProxies = []string{"127.0.0.1:9050", "127.0.0.1:9150"}
 // once; a proxy that does not is skipped for the next one.
 const DefaultGreetingTimeout = 10 * time.Second
 
+// DefaultConnectTimeout bounds the CONNECT with one proxy when
+// Options.ConnectTimeout is zero: tor's own SocksTimeout, after which tor
+// gives up on a request waiting for a circuit. A proxy that has not
+// answered by then never will.
+const DefaultConnectTimeout = 2 * time.Minute
+
 // Options configure the transport. The zero value is ready to use.
 type Options struct {
 	// Proxies lists the SOCKS5 proxies (host:port) to try in order. Nil
@@ -42,10 +48,14 @@ type Options struct {
 	Forward proxy.ContextDialer
 
 	// GreetingTimeout bounds the method negotiation with each proxy;
-	// zero means DefaultGreetingTimeout. The CONNECT itself is bounded
-	// only by the Dial context, since tor may take long to build a
-	// circuit.
+	// zero means DefaultGreetingTimeout.
 	GreetingTimeout time.Duration
+
+	// ConnectTimeout bounds the CONNECT request with each proxy, from
+	// the request to the reply, whatever the Dial context; zero means
+	// DefaultConnectTimeout. It is long because tor answers only once it
+	// has built a circuit to the onion service.
+	ConnectTimeout time.Duration
 }
 
 // Transport is the "onion" transport. Create it with New.
@@ -70,6 +80,9 @@ func New(opts *Options) *Transport {
 	}
 	if t.opts.GreetingTimeout <= 0 {
 		t.opts.GreetingTimeout = DefaultGreetingTimeout
+	}
+	if t.opts.ConnectTimeout <= 0 {
+		t.opts.ConnectTimeout = DefaultConnectTimeout
 	}
 	return t
 }
