@@ -46,6 +46,7 @@ type Listener struct {
 	closeErr  error
 
 	pending chan struct{} // one token per upgraded conn not yet accepted
+	phase   *httpPhase    // conns in their HTTP phase; nil without a bound
 
 	mu        sync.Mutex
 	closed    bool
@@ -77,19 +78,29 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 	if errLog == nil {
 		errLog = log.New(io.Discard, "", 0)
 	}
+	sl := ln
+	if conf != nil {
+		sl = tls.NewListener(ln, conf)
+	}
+	var connState func(net.Conn, http.ConnState)
+	if max := t.opts.MaxHTTPConns; max >= 0 {
+		if max == 0 {
+			max = DefaultMaxHTTPConns
+		}
+		l.phase = newHTTPPhase(sl, max)
+		sl, connState = l.phase, l.phase.connState
+	}
 	l.srv = &http.Server{
 		Handler:           l,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: t.readHeaderTimeout(),
+		MaxHeaderBytes:    t.maxHeaderBytes(),
+		ConnState:         connState,
 		IdleTimeout:       time.Minute,
 		ErrorLog:          errLog,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, rawConnKey{}, c)
 		},
-	}
-	sl := ln
-	if conf != nil {
-		sl = tls.NewListener(ln, conf)
 	}
 	go func() {
 		defer close(l.serveDone)

@@ -23,6 +23,23 @@ import (
 // Options.MaxPending is zero.
 const DefaultMaxPending = 128
 
+// Bounds of the HTTP phase of a listener's conns (before the upgrade),
+// used when the Options fields are zero.
+const (
+	// DefaultMaxHeaderBytes bounds the request line and headers of a
+	// request. An upgrade request from a browser or a Node or Go peer
+	// takes well under 1 KiB; 8 KiB leaves room for cookies. Beyond it the
+	// request gets 431 Request Header Fields Too Large.
+	DefaultMaxHeaderBytes = 8 << 10
+	// DefaultReadHeaderTimeout bounds the time from the start of a
+	// request to the end of its headers.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	// DefaultMaxHTTPConns bounds the conns in their HTTP phase (accepted,
+	// not yet upgraded), as the multiserver listener's
+	// DefaultMaxHandshakes bounds handshakes.
+	DefaultMaxHTTPConns = 1024
+)
+
 // Options configure a ws or wss Transport. The zero value (or nil) is
 // useful: it dials with system root CAs, listens with no extra handler,
 // pings every 30 s and bounds Close to 1 s. A wss listener needs a
@@ -96,6 +113,24 @@ type Options struct {
 	// DefaultMaxPending.
 	MaxPending int
 
+	// MaxHeaderBytes bounds the request line and headers of each request
+	// on a listener; zero means DefaultMaxHeaderBytes. (net/http reads up
+	// to 4 KiB beyond it before it refuses a request.)
+	MaxHeaderBytes int
+
+	// ReadHeaderTimeout bounds the time a listener waits for the headers
+	// of a request; zero means DefaultReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration
+
+	// MaxHTTPConns bounds the conns of a listener in their HTTP phase:
+	// accepted and not yet upgraded, whether silent, sending headers, or
+	// kept alive between plain requests to Handler. At the bound, the one
+	// that has waited longest for the end of its request headers (or
+	// idled longest between requests) is closed to make room, so a flood
+	// of slow conns delays a new client by one accept at most. Zero means
+	// DefaultMaxHTTPConns; negative means no bound.
+	MaxHTTPConns int
+
 	// ErrorLog receives the HTTP server's errors (failed TLS handshakes,
 	// malformed requests) and refused origins (ErrOrigin). Nil discards
 	// them.
@@ -156,6 +191,20 @@ func (t *Transport) Section(a net.Addr) (msaddr.Section, bool) {
 		return msaddr.Section{}, false
 	}
 	return sectionFromURL(wa.String()), true
+}
+
+func (t *Transport) maxHeaderBytes() int {
+	if t.opts.MaxHeaderBytes > 0 {
+		return t.opts.MaxHeaderBytes
+	}
+	return DefaultMaxHeaderBytes
+}
+
+func (t *Transport) readHeaderTimeout() time.Duration {
+	if t.opts.ReadHeaderTimeout > 0 {
+		return t.opts.ReadHeaderTimeout
+	}
+	return DefaultReadHeaderTimeout
 }
 
 func (t *Transport) maxPending() int {
