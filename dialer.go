@@ -54,6 +54,11 @@ type Dialer struct {
 	// DefaultDialTimeout. An attempt that runs out fails with an error
 	// wrapping context.DeadlineExceeded.
 	Timeout time.Duration
+
+	// Policy, if not nil, decides for each alternative, before anything
+	// is dialed, whether it may be dialed at all; see DialPolicy,
+	// OnionForPublic and NoauthOnDevice.
+	Policy DialPolicy
 }
 
 // Dial connects to addr with a zero Dialer.
@@ -81,7 +86,8 @@ type candidate struct {
 // alternative after another, before any connection attempt, within ctx.
 //
 // Alternatives using a transport or transform this Dialer does not know
-// are skipped; if none is left the error wraps ErrNoStack. The rest are
+// are skipped; if none is left the error wraps ErrNoStack. Alternatives
+// the Policy refuses are not dialed; their errors wrap ErrRefused. The rest are
 // tried in order, each given FallbackDelay before the next starts in
 // parallel; the first to finish its handshake wins and the others are
 // cancelled and closed. If all fail, the error is a *DialError listing
@@ -103,6 +109,13 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 		if err != nil {
 			errs = append(errs, &AltError{Index: a.index, Stack: c.name, From: a.from, Err: err})
 			continue
+		}
+		if d.Policy != nil {
+			alt := Alternative{Index: a.index, Stack: c.name, Addr: c.addr, Scope: DestScope(c.transport, c.addr[0]), Key: expectedKey(c.addr)}
+			if err := refused(d.Policy(alt)); err != nil {
+				errs = append(errs, &AltError{Index: a.index, Stack: c.name, From: a.from, Err: err})
+				continue
+			}
 		}
 		cands = append(cands, c)
 	}

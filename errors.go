@@ -22,6 +22,10 @@ var (
 	// listener closed unhandled because its source already had
 	// ListenConfig.MaxHandshakesPerIP handshakes in flight.
 	ErrOverLimit = errors.New("multiserver: too many handshakes in flight from one source")
+	// ErrRefused wraps the refusals of a Dialer's DialPolicy (in the
+	// *DialError) and of a ListenConfig's AcceptPolicy (reported to
+	// OnError).
+	ErrRefused = errors.New("multiserver: refused by policy")
 )
 
 // A DialError reports that every alternative of an address failed. It

@@ -64,6 +64,12 @@ type ListenConfig struct {
 	// possibly concurrently, and must not block for long. Failed conns are
 	// never returned from Accept.
 	OnError func(error)
+
+	// Policy, if not nil, decides for each conn a stack accepts, before
+	// any handshake byte, whether its handshake runs; a refused conn is
+	// closed at once and reported to OnError wrapping ErrRefused. The
+	// decision after the handshake is Config.Authorize.
+	Policy AcceptPolicy
 }
 
 // Listen listens on addrs with a zero ListenConfig. See
@@ -301,6 +307,13 @@ func (l *Listener) acceptLoop(s *listenStack) {
 			return
 		}
 		backoff = 0
+		if l.lc.Policy != nil {
+			if err := refused(l.lc.Policy(Source{Stack: s.name, Remote: raw.RemoteAddr(), Scope: sourceScope(raw.RemoteAddr())})); err != nil {
+				raw.Close()
+				l.report(fmt.Errorf("%s: %v closed unhandled: %w", s.name, raw.RemoteAddr(), err))
+				continue
+			}
+		}
 		release, ok := l.perIP.acquire(raw.RemoteAddr())
 		if !ok {
 			raw.Close()
