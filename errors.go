@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/go-multiserver/multiserver/dnsaddr"
+	"github.com/go-multiserver/multiserver/msaddr"
 )
 
 var (
@@ -71,7 +72,7 @@ func (e *DialError) Error() string {
 			} else {
 				b.WriteString(", ")
 			}
-			fmt.Fprintf(&b, "%q", r)
+			fmt.Fprintf(&b, "%q", msaddr.Redact(r))
 		}
 	}
 	return b.String()

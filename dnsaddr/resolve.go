@@ -104,9 +104,9 @@ type RecordError struct {
 // maxQuoted bounds how much of a bad record an error message quotes.
 const maxQuoted = 120
 
-// Error names the record and quotes its beginning.
+// Error names the record and quotes its beginning, invite seeds redacted.
 func (e *RecordError) Error() string {
-	q := e.Record
+	q := msaddr.Redact(e.Record)
 	more := ""
 	if len(q) > maxQuoted {
 		q, more = q[:maxQuoted], fmt.Sprintf("... (%d bytes)", len(e.Record))
@@ -233,7 +233,7 @@ func (x *expander) expand(name string, pins []msaddr.Section, path []string) {
 		}
 	}
 	if leaves > 0 && matched == 0 {
-		x.problem(fmt.Errorf("%w: none of the %d alternatives at %s carries %s", ErrPin, leaves, txt, msaddr.Address(pins)))
+		x.problem(fmt.Errorf("%w: none of the %d alternatives at %s carries %s", ErrPin, leaves, txt, msaddr.Redact(msaddr.Address(pins).String())))
 	}
 }
 

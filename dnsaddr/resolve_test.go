@@ -222,3 +222,15 @@ func TestResolveBadSection(t *testing.T) {
 		}
 	}
 }
+
+// TestResolveRedactsSeeds checks that invite seeds, in a pin or in a
+// record, never reach an error message.
+func TestResolveRedactsSeeds(t *testing.T) {
+	srv := dnstest.Start(t)
+	const seed = "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MDA="
+	srv.Set("_multiserver.seeds.example", "net:10.6.0.1:1~shs:"+keyB+":"+seed, "net:10.6.0.1:2~~shs:"+keyB+":"+seed)
+	_, err := resolve(t, srv, "dns:seeds.example~shs:"+keyA+":"+seed)
+	if err == nil || strings.Contains(err.Error(), seed) || !strings.Contains(err.Error(), "shs:"+keyA+":***") {
+		t.Errorf("error %v: want the seeds redacted", err)
+	}
+}
