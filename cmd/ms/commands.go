@@ -143,5 +143,5 @@ func oneLine(s string) string {
 }
 
 func init() {
-	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, serialCmd}
+	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, resolveCmd, serialCmd}
 }

@@ -32,10 +32,15 @@ connection made to it over a new connection to ADDRS, like ssh -L. SIGINT
 or SIGTERM stops it.
 
 When the dial fails (wrong key, wrong app key, refused, not allowed,
-timeout) ms prints one line on stderr and exits 1.`,
+timeout) ms prints one line on stderr and exits 1.
+
+A dns:NAME alternative dials what NAME publishes in DNS (see ms resolve):
+write dns:NAME~shs:KEY to accept only the key KEY. Without the pin, ms
+trusts DNS, which is not authenticated, for the server's key, and says so.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		var o dialOpts
 		o.keys.register(fs)
+		o.dns.register(fs)
 		fs.StringVar(&o.local, "local", "", "listen on the local TCP `HOST:PORT` and tunnel each connection to ADDRS (port 0 picks one)")
 		fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up a dial (connect and handshake) after this `DURATION`")
 		return func(ctx context.Context, e *env, args []string) int {
@@ -50,6 +55,7 @@ timeout) ms prints one line on stderr and exits 1.`,
 
 type dialOpts struct {
 	keys    keyFlags
+	dns     dnsFlags
 	local   string
 	timeout time.Duration
 }
@@ -67,7 +73,16 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	// The note on a fresh key goes after the dial, or into the one-line
 	// error: with --allow on the server it is the likely cause.
 	note := ident.fresh && usesShs(addrs)
+	resolver, err := o.dns.resolver()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
 	d := &ms.Dialer{Config: ms.Config{Identity: ident.priv, AppKey: ident.appKey, Transports: extraTransports()}, HandshakeTimeout: o.timeout}
+	if resolver != nil {
+		d.Resolver = resolver
+	}
+	warnUnpinned(e, addrs)
 	dial := func(ctx context.Context) (net.Conn, error) {
 		ctx, cancel := context.WithTimeout(ctx, o.timeout)
 		defer cancel()
@@ -95,6 +110,13 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	}
 	if note {
 		e.errorf("%s", ident.note())
+	}
+	if hasDNS(addrs) {
+		stk := "?"
+		if mc, ok := c.(*ms.Conn); ok {
+			stk = mc.Stack()
+		}
+		e.errorf("connected over %s to %s", stk, c.RemoteAddr())
 	}
 	return pipeStdio(ctx, e, c)
 }

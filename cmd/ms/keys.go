@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/secure/shs"
 )
@@ -173,7 +174,7 @@ func usesShs(addrs string) bool {
 		return true
 	}
 	for _, a := range m {
-		if hasSection(a, "shs") {
+		if hasSection(a, "shs") || dnsaddr.IsDNS(a) { // what dns: gives is not known yet
 			return true
 		}
 	}

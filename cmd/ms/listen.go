@@ -13,6 +13,7 @@ import (
 	"time"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/shs"
@@ -46,6 +47,11 @@ the URL of its page with the ws~shs address in the query: with the page
 that interop/browser builds (npm ci && npm run build, then
 --http-dir interop/browser/dist) a browser echoes over ws~shs.
 
+With --dns NAME, the lines after the address are the zone-file TXT
+record that publishes it at NAME for the widest --scope given (load it
+into the zone of NAME; clients then dial dns:NAME~shs:KEY):
+    _multiserver.NAME. 300 IN TXT "net:...~shs:<key>;ws://...~shs:<key>"
+
 SIGINT or SIGTERM stops accepting, closes the connections and the listener
 (removing unix sockets) and exits 0; a second signal kills ms at once.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
@@ -56,6 +62,7 @@ SIGINT or SIGTERM stops accepting, closes the connections and the listener
 		fs.StringVar(&o.forward, "forward", "", "pipe every connection to the TCP service at `HOST:PORT`")
 		fs.Var(&o.wsOrigins, "ws-origin", "let web pages from origins matching `PATTERN` open ws conns (host[:port] or scheme://host[:port], path.Match wildcards, * for any); repeat for more; default: any origin on ws~shs, the listener's own on other ws stacks")
 		fs.StringVar(&o.httpDir, "http-dir", "", "serve the files of `DIR` over plain HTTP on the ws listeners' ports (a web page, such as the demo page of interop/browser)")
+		fs.StringVar(&o.dns, "dns", "", "after the address, print the DNS TXT record publishing it at the domain `NAME` (see ms resolve)")
 		fs.StringVar(&o.scopes, "scope", "device", "where the listener is advertised and, for sections without a host, what it binds: comma-separated `SCOPES` among device, local, private, public")
 		return func(ctx context.Context, e *env, args []string) int {
 			if len(args) != 1 {
@@ -75,6 +82,7 @@ type listenOpts struct {
 	scopes    string
 	wsOrigins stringList
 	httpDir   string
+	dns       string
 }
 
 // stringList is a repeatable string flag.
@@ -152,6 +160,12 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 		e.errorf("--scope: %v", err)
 		return exitUsage
 	}
+	if o.dns != "" {
+		if _, err := dnsaddr.ParseName(msaddr.Section{Name: dnsaddr.Name, Args: []string{o.dns}}); err != nil {
+			e.errorf("--dns: %v", err)
+			return exitUsage
+		}
+	}
 	var authorize func(context.Context, ed25519.PublicKey) (any, error)
 	if len(o.allow) > 0 {
 		if authorize, err = authorizer(o.allow); err != nil {
@@ -184,6 +198,14 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 	}
 	defer ln.Close()
 	fmt.Fprintln(e.stdout, ln.Addr().String())
+	if o.dns != "" {
+		rec, err := ln.DNSRecord(o.dns, widest(scopes))
+		if err != nil {
+			e.errorf("--dns: %v", err)
+			return exitFailure
+		}
+		fmt.Fprintln(e.stdout, rec)
+	}
 	if o.httpDir != "" {
 		logPageURLs(e, ln.Addr().(*ms.Addr))
 	}

@@ -19,6 +19,7 @@
 //	ms addr [--json] ADDRS                  parse an address
 //	ms listen [flags] ADDRS                 listen, echo, forward or pipe
 //	ms dial [flags] ADDRS                   pipe stdin/stdout or tunnel
+//	ms resolve [flags] ADDRS                expand dns: alternatives
 //	ms serial list [--json]                 list serial ports
 //
 // Run "ms help" for every flag. Output meant for scripts (addresses, ids,

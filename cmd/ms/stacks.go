@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/scheme/onion"
 	"github.com/go-multiserver/multiserver/scheme/tcp"
@@ -35,6 +36,7 @@ func parsers() (transports, transforms map[string]sectionParser) {
 		"wss":           ws.NewSecure(nil),
 		onion.Name:      onion.New(nil),
 		serialport.Name: serialport.New(nil),
+		dnsaddr.Name:    dnsParser{}, // not a transport: ms dial resolves it first
 	}
 	transforms = map[string]sectionParser{
 		noauth.Name: noauth.New(nil),
