@@ -43,8 +43,9 @@ type Dialer struct {
 	HandshakeTimeout time.Duration
 
 	// Resolver looks up the TXT records of dns: alternatives (see package
-	// dnsaddr); nil means the system's resolver. The lookups run within
-	// the ctx passed to DialContext.
+	// dnsaddr); nil means the system's resolver. The lookups of each dns:
+	// alternative are bounded by the ctx passed to DialContext and by
+	// Timeout, like one attempt.
 	Resolver dnsaddr.TXTResolver
 
 	// Timeout bounds each attempt whole, whatever the ctx passed to

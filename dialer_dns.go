@@ -52,7 +52,13 @@ func (d *Dialer) expandDNS(ctx context.Context, st *stacks, m msaddr.Multi) (alt
 				r.TXT = net.DefaultResolver
 			}
 		}
-		res, err := r.Resolve(ctx, pinned)
+		to := d.Timeout
+		if to <= 0 {
+			to = DefaultDialTimeout
+		}
+		rctx, cancel := context.WithTimeout(ctx, to)
+		res, err := r.Resolve(rctx, pinned)
+		cancel()
 		if res != nil {
 			lookups = append(lookups, res.Lookups...)
 		}

@@ -181,3 +181,17 @@ func BenchmarkDialDNS(b *testing.B) {
 		}
 	})
 }
+
+// TestDialDNSTimeoutBoundsLookups checks that Dialer.Timeout bounds the
+// lookups of a dns: alternative as it bounds an attempt.
+func TestDialDNSTimeoutBoundsLookups(t *testing.T) {
+	srv := dnstest.Start(t)
+	asked := srv.Silence("_multiserver.silent.example")
+	d := &ms.Dialer{Resolver: srv.Resolver(), Timeout: 100 * time.Millisecond}
+	_, err := d.DialContext(context.Background(), "dns:silent.example")
+	<-asked
+	var ne net.Error
+	if !errors.Is(err, dnsaddr.ErrLookup) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("err %v: want a lookup timeout", err)
+	}
+}
