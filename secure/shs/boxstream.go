@@ -8,9 +8,8 @@ import (
 	"os"
 	"sync"
 
-	"golang.org/x/crypto/nacl/secretbox"
-
 	"github.com/go-multiserver/multiserver/secure/shs/internal/shake"
+	"github.com/go-multiserver/multiserver/secure/shs/internal/xsalsa"
 )
 
 // Box-stream framing (spec.md): every packet is a 34-byte header box
@@ -18,9 +17,9 @@ import (
 // ciphertext without its MAC (nonce N+1); the stream ends with a header box
 // of 18 zero bytes.
 const (
-	headerSize = 2 + secretbox.Overhead + secretbox.Overhead // 34
-	macSize    = secretbox.Overhead                          // 16
-	packetSize = headerSize + MaxPacketSize                  // 4130
+	headerSize = 2 + xsalsa.Overhead + xsalsa.Overhead // 34
+	macSize    = xsalsa.Overhead                       // 16
+	packetSize = headerSize + MaxPacketSize            // 4130
 
 	// readBufSize holds eight full packets, what one batched Write sends,
 	// so a reader keeping up takes a whole batch per system call. The
@@ -63,8 +62,8 @@ func isTimeout(err error) bool {
 // inHalf is the receiving direction. All fields are guarded by mu.
 type inHalf struct {
 	mu      sync.Mutex
-	key     [32]byte
-	nonce   [24]byte // nonce of the next header; the body's while haveHdr
+	key     xsalsa.Key // secretbox key, HSalsa20 subkey cached
+	nonce   [24]byte   // nonce of the next header; the body's while haveHdr
 	maxBody int
 
 	buf        *[]byte // received, not yet decrypted bytes: buf[start:end]
@@ -169,7 +168,7 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 		if in.end-in.start < headerSize {
 			return 0, false, nil
 		}
-		if _, ok := secretbox.Open(in.hdr[:0], b[in.start:in.start+headerSize], &in.nonce, &in.key); !ok {
+		if _, ok := in.key.Open(in.hdr[:0], b[in.start:in.start+headerSize], &in.nonce); !ok {
 			return 0, false, fmt.Errorf("%w: box-stream header", ErrBadMAC)
 		}
 		in.start += headerSize
@@ -191,7 +190,7 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 	box := b[in.start-macSize : in.start+in.bodyLen]
 	copy(box, in.hdr[2:])
 	if len(dst) >= in.bodyLen {
-		if _, ok := secretbox.Open(dst[:0], box, &in.nonce, &in.key); !ok {
+		if _, ok := in.key.Open(dst[:0], box, &in.nonce); !ok {
 			return 0, false, fmt.Errorf("%w: box-stream body", ErrBadMAC)
 		}
 		k = in.bodyLen
@@ -202,7 +201,7 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 			pb := make([]byte, in.bodyLen)
 			in.plain, in.plainPooled = &pb, false
 		}
-		if _, ok := secretbox.Open((*in.plain)[:0], box, &in.nonce, &in.key); !ok {
+		if _, ok := in.key.Open((*in.plain)[:0], box, &in.nonce); !ok {
 			return 0, false, fmt.Errorf("%w: box-stream body", ErrBadMAC)
 		}
 		in.pStart, in.pEnd = 0, in.bodyLen
@@ -283,9 +282,9 @@ func (in *inHalf) readErr(c *Conn, err error) error {
 // outHalf is the sending direction. All fields are guarded by mu.
 type outHalf struct {
 	mu    sync.Mutex
-	key   [32]byte
-	nonce [24]byte // nonce of the next header
-	wn    [24]byte // working nonce while sealing
+	key   xsalsa.Key // secretbox key, HSalsa20 subkey cached
+	nonce [24]byte   // nonce of the next header
+	wn    [24]byte   // working nonce while sealing
 	hdr   [18]byte
 
 	// tail is the unsent rest of a packet whose first bytes went out
@@ -368,11 +367,11 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 			increment(&out.wn)
 			// Body: MAC || ciphertext lands at off+18, so the ciphertext
 			// starts right after the 34-byte header box.
-			secretbox.Seal(b[off+18:off+18], q, &out.wn, &out.key)
+			out.key.Seal(b[off+18:off+18], q, &out.wn)
 			increment(&out.wn)
 			out.hdr[0], out.hdr[1] = byte(len(q)>>8), byte(len(q))
 			copy(out.hdr[2:], b[off+18:off+headerSize])
-			secretbox.Seal(b[off:off], out.hdr[:], &hn, &out.key)
+			out.key.Seal(b[off:off], out.hdr[:], &hn)
 			off += headerSize + len(q)
 			lens[np] = len(q)
 			np++
@@ -429,7 +428,7 @@ func (out *outHalf) writeGoodbye(c *Conn) error {
 	out.releaseBuf()
 	var zero [18]byte
 	var box [headerSize]byte
-	secretbox.Seal(box[:0], zero[:], &out.nonce, &out.key)
+	out.key.Seal(box[:0], zero[:], &out.nonce)
 	increment(&out.nonce)
 	increment(&out.nonce)
 	if _, err := c.conn.Write(box[:]); err != nil {
@@ -443,8 +442,10 @@ func (out *outHalf) writeGoodbye(c *Conn) error {
 // keyed with k: for the vectors and the fuzz targets.
 func newStreamConn(conn net.Conn, k shake.Keys, maxBody int) *Conn {
 	c := &Conn{conn: conn}
-	c.in.key, c.in.nonce, c.in.maxBody = k.DecKey, k.DecNonce, maxBody
-	c.out.key, c.out.nonce = k.EncKey, k.EncNonce
+	c.in.key.Set(&k.DecKey)
+	c.in.nonce, c.in.maxBody = k.DecNonce, maxBody
+	c.out.key.Set(&k.EncKey)
+	c.out.nonce = k.EncNonce
 	c.hsDone.Store(true)
 	return c
 }

@@ -192,8 +192,10 @@ func (c *Conn) handshake(ctx context.Context) (ret error) {
 	}
 	c.local = lt.Public
 	c.remote = st.RemoteKey()
-	c.in.key, c.in.nonce, c.in.maxBody = keys.DecKey, keys.DecNonce, maxBody
-	c.out.key, c.out.nonce = keys.EncKey, keys.EncNonce
+	c.in.key.Set(&keys.DecKey)
+	c.in.nonce, c.in.maxBody = keys.DecNonce, maxBody
+	c.out.key.Set(&keys.EncKey)
+	c.out.nonce = keys.EncNonce
 	return nil
 }
 
