@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -284,7 +283,7 @@ func logConn(e *env, id int64, c net.Conn) {
 }
 
 func echo(e *env, id int64, c net.Conn) {
-	n, err := io.Copy(c, c)
+	n, err := copyFlow(c, c)
 	if err == nil {
 		halfClose(c)
 	}

@@ -34,7 +34,7 @@ func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 	results := make(chan result, 2)
 	var once sync.Once
 	copyHalf := func(dst, src net.Conn, ab bool) {
-		n, err := io.Copy(dst, src)
+		n, err := copyFlow(dst, src)
 		first := false
 		if err != nil {
 			once.Do(func() { first = true })
@@ -72,15 +72,26 @@ func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	stdin, stdout := e.stdin, e.stdout
+	if f, ok := stdin.(*os.File); ok && !isTerminal(f) {
+		pf, undo := pollable(f)
+		defer undo()
+		stdin = pf
+	}
+	if f, ok := stdout.(*os.File); ok {
+		pf, undo := pollable(f)
+		defer undo()
+		stdout = pf
+	}
 	sent := make(chan error, 1)
 	go func() {
-		_, err := io.Copy(c, e.stdin)
+		_, err := copyFlow(c, stdin)
 		if err == nil {
 			halfClose(c)
 		}
 		sent <- err
 	}()
-	_, err := io.Copy(e.stdout, c)
+	_, err := copyFlow(stdout, c)
 	if err == nil && !isTerminal(e.stdin) {
 		select {
 		case err = <-sent:
