@@ -267,9 +267,12 @@ func (in *inHalf) readErr(c *Conn, err error) error {
 	case isTimeout(err):
 		return err
 	case errors.Is(err, io.EOF):
-		if in.end > in.start || in.haveHdr {
+		switch {
+		case in.end > in.start || in.haveHdr:
 			in.err = fmt.Errorf("%w (inside a packet)", ErrNoGoodbye)
-		} else {
+		case c.sentGoodbye.Load():
+			in.err = errPeerClosed
+		default:
 			in.err = ErrNoGoodbye
 		}
 	default:
@@ -435,8 +438,19 @@ func (out *outHalf) writeGoodbye(c *Conn) error {
 		out.err = err
 		return err
 	}
+	c.sentGoodbye.Store(true)
 	return nil
 }
+
+// errPeerClosed is the end of a stream closed by the peer at a packet
+// boundary after this side's goodbye. It is both ErrPeerClosed and
+// ErrNoGoodbye, with one prefix in its message.
+var errPeerClosed error = endError{}
+
+type endError struct{}
+
+func (endError) Error() string   { return ErrPeerClosed.Error() + " (at a packet boundary)" }
+func (endError) Unwrap() []error { return []error{ErrPeerClosed, ErrNoGoodbye} }
 
 // newStreamConn returns a Conn over conn whose handshake counts as done,
 // keyed with k: for the vectors and the fuzz targets.

@@ -39,7 +39,9 @@ type Conn struct {
 	remote ed25519.PublicKey
 	auth   any
 
-	closed atomic.Bool
+	closed      atomic.Bool
+	sentGoodbye atomic.Bool // the goodbye went out whole
+	fin         bool        // CloseWrite of the underlying conn called; guarded by out.mu
 
 	in  inHalf
 	out outHalf
@@ -235,7 +237,13 @@ func (c *Conn) Write(p []byte) (int, error) {
 
 // CloseWrite sends the goodbye that ends this direction of the stream
 // (running the handshake first if needed); the peer's Read returns io.EOF.
-// The underlying conn stays open, so data from the peer can still be read.
+// If the underlying conn can half-close (it has a CloseWrite method, as
+// TCP and unix conns do), its write side is then shut down too, so a peer
+// that waits for the transport's end (ssb-server keeps a conn until it
+// sees FIN) sees it with the goodbye, as the JavaScript client sends them.
+// A conn without CloseWrite (ws: the JavaScript ws peer closes the socket
+// itself after its own goodbye, and a WebSocket close frame would cut off
+// its reply) stays open. Either way data from the peer can still be read.
 // Later Writes fail with ErrWriteClosed.
 func (c *Conn) CloseWrite() error {
 	if c.closed.Load() {
@@ -251,6 +259,15 @@ func (c *Conn) CloseWrite() error {
 			return net.ErrClosed
 		}
 		return err
+	}
+	if cw, ok := c.conn.(interface{ CloseWrite() error }); ok && !c.fin {
+		c.fin = true // under out.mu
+		if err := cw.CloseWrite(); err != nil {
+			if c.closed.Load() {
+				return net.ErrClosed
+			}
+			return fmt.Errorf("shs: goodbye sent, but half-closing the transport failed: %w", err)
+		}
 	}
 	return nil
 }

@@ -69,6 +69,16 @@ var (
 	// packet (a truncated stream). It wraps io.ErrUnexpectedEOF.
 	ErrNoGoodbye = fmt.Errorf("shs: stream ended without goodbye: %w", io.ErrUnexpectedEOF)
 
+	// ErrPeerClosed reports a peer that closed its end, at a packet
+	// boundary and without a goodbye, after this side had sent its own
+	// goodbye: what a Scuttlebutt server (ssb-server 16) does at the end of
+	// every connection. Everything this side wrote was sent and every
+	// packet that arrived was whole, but only the peer's application knows
+	// whether it had said all it meant to: a caller that needs a clean end
+	// must treat it as truncation. Errors wrapping it also wrap
+	// ErrNoGoodbye (and io.ErrUnexpectedEOF).
+	ErrPeerClosed = errors.New("shs: peer closed without goodbye after ours")
+
 	// ErrWriteClosed is returned by Write after CloseWrite.
 	ErrWriteClosed = errors.New("shs: write side closed")
 
