@@ -116,7 +116,16 @@ func help(w io.Writer) {
 where ';' separates alternatives and '~' stacks a transform (shs, noauth) on a
 transport (net, ws, wss, unix, onion to dial through Tor, serial such as
 serial:/dev/ttyUSB0:115200). Data and results go to stdout, logs to stderr.
-Exit status: 0 success, 1 failure, 2 bad usage or input.
+
+Exit status:
+  0  success: the job was done (for a pipe: both sides ended cleanly)
+  1  failure: the dial, listen or transfer failed; one line on stderr says why
+  2  bad usage or input: flags, arguments, addresses, keys
+  3  unconfirmed end: a pipe ended without proof that the exchange was
+     complete. Either the peer closed without the shs goodbye after this
+     side had sent all and said goodbye (ssb-server ends every conn so: the
+     reply is probably whole), or a peer without shs closed having sent
+     nothing (an shs server refuses a plain conn so)
 
 Keys: --secret defaults to $HOME/.ssb/secret when it exists, otherwise a
 fresh key is made for the run (said on stderr). --app-key defaults to the

@@ -24,7 +24,9 @@
 //
 // Run "ms help" for every flag. Output meant for scripts (addresses, ids,
 // data) goes to stdout; logs and progress go to stderr. Exit status is 0 on
-// success, 1 when the operation failed and 2 for bad usage or input.
+// success, 1 when the operation failed, 2 for bad usage or input, and 3
+// when a connection ended without proof that the exchange was complete
+// (see "ms help").
 package main
 
 import (
@@ -51,6 +53,10 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the operation failed (dial refused, file exists, ...)
 	exitUsage   = 2 // bad flags, arguments or address
+	// exitUnconfirmed: the conn ended without proof that the exchange was
+	// complete (the peer closed without the shs goodbye after this side's,
+	// as ssb-server does; or a peer without shs closed having sent nothing).
+	exitUnconfirmed = 3
 )
 
 // env is what a command reads and writes instead of the process globals,

@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"syscall"
+
+	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/secure/shs"
 )
 
 // halfClose shuts down the write side of c so the peer reads EOF, or
@@ -69,6 +72,9 @@ func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 // a terminal (a person is not made to press ^D to get the prompt back;
 // the read from stdin then stays blocked until the process exits). ctx
 // being done closes c and ends it.
+//
+// The exit status is exitOK only for an end that shows the exchange was
+// complete; see endStatus.
 func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
@@ -91,26 +97,70 @@ func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
 		}
 		sent <- err
 	}()
-	_, err := copyFlow(stdout, c)
-	if err == nil && !isTerminal(e.stdin) {
+	n, err := copyFlow(stdout, c)
+	var sendErr error
+	if (err == nil || errors.Is(err, shs.ErrPeerClosed)) && !isTerminal(e.stdin) {
 		select {
-		case err = <-sent:
-			if err != nil {
-				err = fmt.Errorf("sending stdin: %w", err)
-			}
+		case sendErr = <-sent:
 		case <-ctx.Done():
 		}
 	}
 	c.Close()
-	switch {
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
 		e.errorf("interrupted")
 		return exitFailure
-	case err != nil:
-		e.errorf("%v", err)
+	}
+	return endStatus(e, c, n, err, sendErr)
+}
+
+// endStatus reports how a piped conn ended, having received n bytes: the
+// receive error err (nil for a clean end) and the send error sendErr. The
+// protocols cannot say why a peer hung up, so where the end is not clean
+// the message gives the likely reasons.
+func endStatus(e *env, c net.Conn, n int64, err, sendErr error) int {
+	const abrupt = "a server ends this way when it cannot serve the conn (ms listen --forward: its target is down; unix~noauth: the peer is another user), see its log"
+	switch {
+	case errors.Is(err, shs.ErrPeerClosed) && sendErr == nil:
+		e.errorf("all was sent and %d bytes received, then the peer closed without the shs goodbye (as ssb-server does): the reply is probably complete, but nothing proves it", n)
+		return exitUnconfirmed
+	case errors.Is(err, shs.ErrNoGoodbye):
+		e.errorf("the peer closed the conn without the shs goodbye after %d bytes: what was received may be cut short; %s", n, abrupt)
 		return exitFailure
+	case isReset(err) || isReset(sendErr):
+		e.errorf("the peer reset the conn after %d bytes received, before it read everything (%v); %s", n, oneLine(firstErr(err, sendErr).Error()), abrupt)
+		return exitFailure
+	case err != nil:
+		e.errorf("receiving: %v", err)
+		return exitFailure
+	case sendErr != nil:
+		e.errorf("sending stdin: %v", sendErr)
+		return exitFailure
+	case n == 0 && !authenticated(c):
+		e.errorf("the peer closed the conn without sending anything; with no shs on this stack nothing says why: if the peer speaks shs, dial it with ~shs:KEY (ms probe tells)")
+		return exitUnconfirmed
 	}
 	return exitOK
+}
+
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isReset reports an error from a peer that reset the conn or stopped
+// reading before it closed.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// authenticated reports whether c ends with a transform that marks a
+// clean end (shs's goodbye), so that an end without one is noticed.
+func authenticated(c net.Conn) bool {
+	return ms.RemoteKey(c) != nil
 }
 
 // isTerminal reports whether r is a terminal (a character device).
