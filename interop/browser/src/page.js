@@ -4,6 +4,7 @@
 //
 // Query parameters (all but addr optional):
 //   addr    the multiserver address to dial, e.g. ws://127.0.0.1:8989~shs:KEY
+//           (ws~noauth works too)
 //   n       bytes of the test pattern (byte i = i % 251) to echo; default 1 KiB
 //   appkey  the shs app key, base64; default the Scuttlebutt main network's
 //   report  a URL the result is POSTed to as JSON (used by the Go tests)
@@ -19,6 +20,7 @@ const pull = require('pull-stream')
 const MultiServer = require('multiserver')
 const Ws = require('multiserver/plugins/ws')
 const Shs = require('multiserver/plugins/shs')
+const Noauth = require('multiserver/plugins/noauth')
 const chloride = require('chloride')
 
 const CHUNK = 65536
@@ -32,7 +34,16 @@ const params = new URLSearchParams(window.location.search)
 // defined before this bundle loads, so that errors while loading it are
 // reported too.
 function fail(stage, err) {
-  window.msReport({ ok: false, stage, error: err && err.message ? err.message : String(err) })
+  window.msReport({ ok: false, stage, error: errMsg(err) })
+}
+
+// errMsg turns what the JS stack calls back with into words: an Error, or
+// the DOM Event of a WebSocket that failed, which says nothing of why
+// (browsers hide the HTTP status of a refused upgrade).
+function errMsg(err) {
+  if (err && err.message) return err.message
+  if (typeof Event !== 'undefined' && err instanceof Event) return 'WebSocket ' + err.type + ' event (the browser does not say why; a refused upgrade looks like this)'
+  return String(err)
 }
 
 function show(id, text) {
@@ -69,7 +80,9 @@ function main() {
   if (appKey.length !== 32) return fail('load', 'appkey must be 32 bytes of base64')
   // The client side of the shs plugin never calls auth; it must be there.
   const shsOpts = { keys, appKey, auth: (pub, cb) => cb(null, false) }
-  const ms = MultiServer([[Ws({}), Shs(shsOpts)]])
+  // ws~noauth is here for the tests of the Go listener's origin policy:
+  // a ws~noauth listener refuses pages of other origins.
+  const ms = MultiServer([[Ws({}), Shs(shsOpts)], [Ws({}), Noauth({ keys })]])
 
   const payload = pattern(n)
   const received = new Uint8Array(n)
@@ -84,7 +97,7 @@ function main() {
     if (err) return fail('connect', err)
     // stream.address is "ws://HOST:PORT~shs:KEY", KEY the one the server
     // proved in the handshake.
-    const serverKey = String(stream.address).split('~shs:')[1] || ''
+    const serverKey = String(stream.address).split('~shs:')[1] || 'none'
     show('server-key', serverKey)
     show('status', 'echoing ' + n + ' bytes')
     const t0 = performance.now()
@@ -108,7 +121,7 @@ function main() {
     function sink(read) {
       read(null, function next(end, data) {
         if (end) {
-          if (got !== n) return fail('echo', 'stream ended after ' + got + ' of ' + n + ' bytes: ' + (end === true ? 'goodbye' : end.message || end))
+          if (got !== n) return fail('echo', 'stream ended after ' + got + ' of ' + n + ' bytes: ' + (end === true ? 'goodbye' : errMsg(end)))
           return done()
         }
         if (got + data.length > n) return fail('echo', 'received more than the ' + n + ' bytes sent')
