@@ -24,13 +24,23 @@ type command struct {
 // commands lists the subcommands in the order help shows them.
 var commands []*command
 
-func lookup(name string) *command {
+// lookup finds the command name; of several commands of that name (lan
+// announce, lan watch), the one whose sub is the next argument in rest,
+// else the first.
+func lookup(name string, rest ...string) *command {
+	var first *command
 	for _, c := range commands {
-		if c.name == name {
+		if c.name != name {
+			continue
+		}
+		if first == nil {
+			first = c
+		}
+		if c.sub != "" && len(rest) > 0 && rest[0] == c.sub {
 			return c
 		}
 	}
-	return nil
+	return first
 }
 
 // flags returns the command's flag set (with its runner discarded), for
@@ -79,7 +89,13 @@ func (c *command) run(ctx context.Context, e *env, args []string) int {
 				c.usage(e.stdout, fs)
 				return exitOK
 			}
-			e.errorf("want 'ms %s %s'", c.name, c.sub)
+			var want []string
+			for _, o := range commands {
+				if o.name == c.name {
+					want = append(want, "'ms "+o.name+" "+o.sub+"'")
+				}
+			}
+			e.errorf("want %s", strings.Join(want, " or "))
 			return exitUsage
 		}
 		args = args[1:]
@@ -152,5 +168,5 @@ func oneLine(s string) string {
 }
 
 func init() {
-	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, resolveCmd, serialCmd}
+	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, resolveCmd, serialCmd, lanAnnounceCmd, lanWatchCmd}
 }

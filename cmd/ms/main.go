@@ -21,6 +21,8 @@
 //	ms dial [flags] ADDRS                   pipe stdin/stdout or tunnel
 //	ms resolve [flags] ADDRS                expand dns: alternatives
 //	ms serial list [--json]                 list serial ports
+//	ms lan announce [flags] ADDRESS         announce ADDRESS on the LAN
+//	ms lan watch [--json]                   print peers announced on the LAN
 //
 // Run "ms help" for every flag. Output meant for scripts (addresses, ids,
 // data) goes to stdout; logs and progress go to stderr. Exit status is 0 on
@@ -83,7 +85,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch name {
 	case "help", "-h", "-help", "--help":
 		if len(args) > 1 {
-			if c := lookup(args[1]); c != nil {
+			if c := lookup(args[1], args[2:]...); c != nil {
 				fs := c.flags(&env{stdout: stdout, stderr: stdout, name: "ms " + c.name})
 				fs.SetOutput(stdout)
 				fs.Usage()
@@ -95,7 +97,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		help(stdout)
 		return exitOK
 	}
-	c := lookup(name)
+	c := lookup(name, args[1:]...)
 	if c == nil {
 		fmt.Fprintf(stderr, "ms: unknown command %q; run 'ms help'\n", name)
 		return exitUsage
