@@ -46,6 +46,10 @@ type Config struct {
 	// 4096; set 4096 to refuse anything larger.
 	MaxFrameSize int
 
+	// Trace, if not nil, is told what Dial and the Listener do; see
+	// Trace.
+	Trace *Trace
+
 	// Transports adds transports, replacing a built-in one of the same
 	// name.
 	Transports []stack.Transport

@@ -22,7 +22,12 @@ type Conn struct {
 
 // NetConn returns the conn at the top of the stack (for shs, the
 // *shs.Conn), as tls.Conn.NetConn does.
-func (c *Conn) NetConn() net.Conn { return c.Conn }
+func (c *Conn) NetConn() net.Conn {
+	if t, ok := c.Conn.(*tracedConn); ok {
+		return t.Conn
+	}
+	return c.Conn
+}
 
 // LocalAddr returns this end's address, such as
 // net:127.0.0.1:8008~shs:<own key>.
@@ -48,7 +53,7 @@ func (c *Conn) Auth() any { return Auth(c.Conn) }
 // CloseWrite shuts down the writing side (for shs: sends the goodbye),
 // if the top of the stack supports it.
 func (c *Conn) CloseWrite() error {
-	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+	if cw, ok := c.NetConn().(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
 	return &net.OpError{Op: "close", Net: "multiserver", Addr: c.remote, Err: fmt.Errorf("%w: CloseWrite on %s", stack.ErrNotSupported, c.stack)}

@@ -94,6 +94,23 @@ type candidate struct {
 // cancelled and closed. If all fail, the error is a *DialError listing
 // each alternative and why. ctx cancels every attempt at once.
 func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error) {
+	t := d.Trace
+	if t == nil {
+		return d.dial(ctx, addr)
+	}
+	start := time.Now()
+	if t.DialStart != nil {
+		t.DialStart(DialStartInfo{Addr: addr})
+	}
+	c, err := d.dial(ctx, addr)
+	if t.DialDone != nil {
+		mc, _ := c.(*Conn)
+		t.DialDone(DialDoneInfo{Addr: addr, Conn: mc, Err: err, Duration: time.Since(start)})
+	}
+	return c, err
+}
+
+func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	m, err := msaddr.Parse(addr)
 	if err != nil {
 		return nil, err
@@ -112,8 +129,7 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 			continue
 		}
 		if d.Policy != nil {
-			alt := Alternative{Index: a.index, Stack: c.name, Addr: c.addr, Scope: DestScope(c.transport, c.addr[0]), Key: expectedKey(c.addr)}
-			if err := refused(d.Policy(alt)); err != nil {
+			if err := refused(d.Policy(c.alternative())); err != nil {
 				errs = append(errs, &AltError{Index: a.index, Stack: c.name, From: a.from, Err: err})
 				continue
 			}
@@ -279,10 +295,47 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, to)
 	defer cancel()
+	tr := d.Trace
+	var alt Alternative
+	var start time.Time
+	if tr != nil {
+		alt, start = c.alternative(), time.Now()
+		if tr.ConnectStart != nil {
+			tr.ConnectStart(ConnectInfo{Alt: alt})
+		}
+	}
 	raw, err := c.transport.Dial(ctx, c.addr[0])
 	if err != nil {
-		return nil, attemptError(parent, ctx, to, err)
+		err = attemptError(parent, ctx, to, err)
 	}
+	if tr != nil && tr.ConnectDone != nil {
+		tr.ConnectDone(ConnectInfo{Alt: alt, Err: err, Reason: FailureReason(err), Duration: time.Since(start)})
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tr == nil {
+		return d.handshake(parent, ctx, to, c, raw)
+	}
+	info := HandshakeInfo{Dialing: true, Alt: alt, Stack: c.name, Remote: raw.RemoteAddr()}
+	if tr.HandshakeStart != nil {
+		tr.HandshakeStart(info)
+	}
+	start = time.Now()
+	info.Conn, info.Err = d.handshake(parent, ctx, to, c, raw)
+	if tr.HandshakeDone != nil {
+		info.Reason, info.Duration = FailureReason(info.Err), time.Since(start)
+		tr.HandshakeDone(info)
+	}
+	if info.Err != nil {
+		return nil, info.Err
+	}
+	traced(tr, info.Conn, true)
+	return info.Conn, nil
+}
+
+// handshake runs the transforms of c over raw, the dialed transport conn.
+func (d *Dialer) handshake(parent, ctx context.Context, to time.Duration, c candidate, raw net.Conn) (*Conn, error) {
 	hto := d.HandshakeTimeout
 	if hto <= 0 {
 		hto = DefaultHandshakeTimeout

@@ -310,16 +310,21 @@ func (l *Listener) acceptLoop(s *listenStack) {
 		if l.lc.Policy != nil {
 			if err := refused(l.lc.Policy(Source{Stack: s.name, Remote: raw.RemoteAddr(), Scope: sourceScope(raw.RemoteAddr())})); err != nil {
 				raw.Close()
-				l.report(fmt.Errorf("%s: %v closed unhandled: %w", s.name, raw.RemoteAddr(), err))
+				err = fmt.Errorf("%s: %v closed unhandled: %w", s.name, raw.RemoteAddr(), err)
+				l.traceAccept(s, raw, err)
+				l.report(err)
 				continue
 			}
 		}
 		release, ok := l.perIP.acquire(raw.RemoteAddr())
 		if !ok {
 			raw.Close()
-			l.report(fmt.Errorf("%w: %s: %v closed unhandled (MaxHandshakesPerIP %d)", ErrOverLimit, s.name, raw.RemoteAddr(), l.lc.MaxHandshakesPerIP))
+			err := fmt.Errorf("%w: %s: %v closed unhandled (MaxHandshakesPerIP %d)", ErrOverLimit, s.name, raw.RemoteAddr(), l.lc.MaxHandshakesPerIP)
+			l.traceAccept(s, raw, err)
+			l.report(err)
 			continue
 		}
+		l.traceAccept(s, raw, nil)
 		// Backpressure: while every slot is taken, this stack holds this
 		// one conn and stops accepting; later clients wait in the
 		// kernel's backlog. Taking the slot after Accept (not before)
@@ -334,6 +339,12 @@ func (l *Listener) acceptLoop(s *listenStack) {
 		}
 		l.wg.Add(1)
 		go l.handshake(s, raw, release)
+	}
+}
+
+func (l *Listener) traceAccept(s *listenStack, raw net.Conn, err error) {
+	if t := l.lc.Trace; t != nil && t.Accept != nil {
+		t.Accept(AcceptInfo{Stack: s.name, Remote: raw.RemoteAddr(), Err: err, Reason: FailureReason(err)})
 	}
 }
 
@@ -368,22 +379,46 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func()) {
 	defer l.wg.Done()
 	defer func() { <-l.sem }()
 	defer release()
+	tr := l.lc.Trace
+	var info HandshakeInfo
+	var start time.Time
+	if tr != nil {
+		info = HandshakeInfo{Stack: s.name, Remote: raw.RemoteAddr()}
+		if tr.HandshakeStart != nil {
+			tr.HandshakeStart(info)
+		}
+		start = time.Now()
+	}
 	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
 	defer cancel()
 	layers, failed, err := upgrade(ctx, raw, len(s.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return s.transforms[i].Server(ctx, conn)
 	})
 	if err != nil {
-		if failed >= 0 && !l.isClosed() {
+		if failed >= 0 {
 			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 				err = fmt.Errorf("timed out after %v: %w (%w)", l.timeout, ctx.Err(), err)
 			}
-			l.report(handshakeError(s.name, s.names[failed], err))
+			err = handshakeError(s.name, s.names[failed], err)
+			if !l.isClosed() {
+				l.report(err)
+			}
+		}
+		if tr != nil && tr.HandshakeDone != nil {
+			info.Err, info.Reason, info.Duration = err, FailureReason(err), time.Since(start)
+			tr.HandshakeDone(info)
 		}
 		return
 	}
 	local, remote := connAddrs(s.transport, raw, s.names, layers, nil)
 	c := &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: s.name}
+	if tr != nil {
+		if tr.HandshakeDone != nil {
+			info.Conn, info.Duration = c, time.Since(start)
+			tr.HandshakeDone(info)
+		}
+		traced(tr, c, false)
+	}
 	// The slot is held until Accept takes the conn, so a program that stops
 	// calling Accept stops the listener instead of piling up conns.
 	select {

@@ -1,0 +1,5 @@
+//go:build race
+
+package multiserver_test
+
+const raceEnabled = true
