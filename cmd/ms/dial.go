@@ -154,7 +154,7 @@ func runTunnel(ctx context.Context, e *env, local string, dial func(context.Cont
 			e.errorf("conn %d: from %s", id, c.RemoteAddr())
 			r, err := dial(ctx)
 			if err != nil {
-				c.Close()
+				abort(c) // the local client must not read a normal end
 				e.errorf("conn %d: %s", id, dialFailure(err))
 				return
 			}

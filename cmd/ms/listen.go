@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -218,6 +219,13 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 			}
 		}
 	}
+	for _, a := range ln.Addr().(*ms.Addr).Multi() {
+		if t := a.Transport(); t.Name == "serial" && len(t.Args) > 0 && strings.HasPrefix(t.Args[0], "/") {
+			if _, err := os.Stat(t.Args[0]); err != nil {
+				e.errorf("%s: %v; waiting for the device to appear (ms retries until it does; ^C stops)", t.Args[0], errors.Unwrap(err))
+			}
+		}
+	}
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 
@@ -298,8 +306,9 @@ func forward(ctx context.Context, e *env, id int64, c net.Conn, target string) {
 	d := net.Dialer{Timeout: forwardTimeout}
 	t, err := d.DialContext(ctx, "tcp", target)
 	if err != nil {
-		c.Close()
-		e.errorf("conn %d: forward: %v", id, err)
+		// The client must not read this as a normal end.
+		abort(c)
+		e.errorf("conn %d: forward: %v; conn aborted", id, err)
 		return
 	}
 	in, out, err := pipe(c, t)

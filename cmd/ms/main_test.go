@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// TestUnixNoauthOtherUser runs the binary as another user.
+	os.Chmod(dir, 0o755)
 	msBin = filepath.Join(dir, "ms")
 	if runtime.GOOS == "windows" {
 		msBin += ".exe"
@@ -134,8 +137,14 @@ func start(t *testing.T, stdin io.Reader, args ...string) *proc {
 
 func startEnv(t *testing.T, env []string, stdin io.Reader, args ...string) *proc {
 	t.Helper()
+	return startAttr(t, env, nil, stdin, args...)
+}
+
+func startAttr(t *testing.T, env []string, attr *syscall.SysProcAttr, stdin io.Reader, args ...string) *proc {
+	t.Helper()
 	p := &proc{t: t, args: args, first: make(chan string, 1), done: make(chan struct{})}
 	p.cmd = exec.Command(msBin, args...)
+	p.cmd.SysProcAttr = attr
 	p.cmd.Env = env
 	p.cmd.Stdin = stdin
 	p.cmd.Stderr = &p.stderr

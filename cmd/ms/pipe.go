@@ -11,6 +11,7 @@ import (
 
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/secure/shs"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 // halfClose shuts down the write side of c so the peer reads EOF, or
@@ -23,10 +24,36 @@ func halfClose(c net.Conn) {
 	c.Close()
 }
 
+// abort closes c so that its peer sees a failure, not a normal end: the
+// transport is closed under any shs layer (no goodbye), and a TCP conn is
+// reset. Neither protocol can carry a reason; the peer's error message
+// names the likely ones.
+func abort(c net.Conn) {
+	bottom := c
+	for {
+		u, ok := bottom.(stack.Unwrapper)
+		if !ok {
+			break
+		}
+		next := u.NetConn()
+		if next == nil || next == bottom {
+			break
+		}
+		bottom = next
+	}
+	if tc, ok := bottom.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+	bottom.Close()
+	c.Close()
+}
+
 // pipe copies between a and b in both directions until both are done. A
 // direction that ends with EOF half-closes its destination, so a tunnel
-// keeps TCP's half-close; one that fails closes both conns. pipe closes a
-// and b before it returns the bytes moved each way and the first error.
+// keeps TCP's half-close (so does shs.ErrPeerClosed, the end ssb-server
+// gives every conn); one that fails aborts both conns, so that each peer
+// sees the failure rather than a normal end. pipe closes a and b before it
+// returns the bytes moved each way and the first error.
 func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 	type result struct {
 		n     int64
@@ -39,12 +66,16 @@ func pipe(a, b net.Conn) (aToB, bToA int64, err error) {
 	copyHalf := func(dst, src net.Conn, ab bool) {
 		n, err := copyFlow(dst, src)
 		first := false
-		if err != nil {
-			once.Do(func() { first = true })
-			dst.Close()
-			src.Close()
-		} else {
+		switch {
+		case err == nil:
 			halfClose(dst)
+		case errors.Is(err, shs.ErrPeerClosed):
+			once.Do(func() { first = true })
+			halfClose(dst)
+		default:
+			once.Do(func() { first = true })
+			abort(dst)
+			abort(src)
 		}
 		results <- result{n, err, ab, first}
 	}
