@@ -14,6 +14,11 @@ func xorBlocks8(dst *byte, src *byte, groups int, state *[16]uint32)
 //go:noescape
 func xorBlocks4(dst *byte, src *byte, groups int, state *[16]uint32)
 
+// xorBlocks8Poly is xorBlocks8 and polyBlocks over 512 bytes at poly per group, interleaved.
+//
+//go:noescape
+func xorBlocks8Poly(dst *byte, src *byte, groups int, state *[16]uint32, pst *[5]uint64, poly *byte)
+
 // polyBlocks absorbs blocks 16-byte blocks of msg into the Poly1305 state st.
 //
 //go:noescape

@@ -69,12 +69,25 @@ func seal(out, message []byte, nonce *[24]byte, sub *[32]byte) {
 	var p poly
 	p.init(ks[:32]) // before xorStream reuses ks
 	subtle.XORBytes(ct[:f], message[:f], ks[32:32+f])
-	xorStream(ct[f:], message[f:], &st, &ks)
-	p.update(ct)
+	if g := (len(message) - f) / 512; g >= 2 {
+		// Whole groups after the first: the MAC of each group's
+		// ciphertext is computed while the next group is encrypted.
+		xorBlocks8(&ct[f], &message[f], 1, &st)
+		p.update(ct[:f])
+		xorBlocks8Poly(&ct[f+512], &message[f+512], g-1, &st, &p.st, &ct[f])
+		done := f + 512*g
+		xorStream(ct[done:], message[done:], &st, &ks)
+		p.update(ct[done-512:])
+	} else {
+		xorStream(ct[f:], message[f:], &st, &ks)
+		p.update(ct)
+	}
 	p.sum((*[16]byte)(out[:Overhead]))
 }
 
-// open checks box's tag and, if it is right, writes the message to out.
+// open checks box's tag and writes the message to out. If the tag is
+// wrong it returns false, and out may hold a part of the message, which
+// the caller clears.
 func open(out, box []byte, nonce *[24]byte, sub *[32]byte) bool {
 	var st [16]uint32
 	var ks [512]byte
@@ -83,14 +96,26 @@ func open(out, box []byte, nonce *[24]byte, sub *[32]byte) bool {
 	f := min(first(&ks, &st, len(ct)), len(ct))
 	var p poly
 	p.init(ks[:32])
-	p.update(ct)
+	done := f
+	if g := (len(ct) - f) / 512; g >= 1 {
+		// Whole groups: decrypt and MAC each in one pass.
+		p.update(ct[:f])
+		subtle.XORBytes(out[:f], ct[:f], ks[32:32+f])
+		xorBlocks8Poly(&out[f], &ct[f], g, &st, &p.st, &ct[f])
+		done = f + 512*g
+		p.update(ct[done:])
+	} else {
+		p.update(ct)
+	}
 	var tag [16]byte
 	p.sum(&tag)
 	if subtle.ConstantTimeCompare(tag[:], box[:Overhead]) != 1 {
 		return false
 	}
-	subtle.XORBytes(out[:f], ct[:f], ks[32:32+f])
-	xorStream(out[f:], ct[f:], &st, &ks)
+	if done == f {
+		subtle.XORBytes(out[:f], ct[:f], ks[32:32+f])
+	}
+	xorStream(out[done:], ct[done:], &st, &ks)
 	return true
 }
 

@@ -21,8 +21,9 @@ func main() {
 	for i := 0; i < 8; i++ {
 		DATA(4*i, U32(uint32(i)))
 	}
-	salsa(8, lanes)
-	salsa(4, lanes)
+	salsa(8, lanes, false)
+	salsa(4, lanes, false)
+	salsa(8, lanes, true)
 	poly()
 	Generate()
 }
@@ -121,26 +122,54 @@ func contains(s []int, v int) bool {
 // the Salsa20 keystream of state, whose block counter (words 8 and 9)
 // advances by n per group. The caller keeps the low counter word from
 // wrapping inside a group.
-func salsa(n int, lanes Mem) {
+//
+// With withPoly it emits xorBlocks8Poly, which also runs Poly1305 (as
+// polyBlocks, hibit 1) over 512 bytes at poly per group, its scalar
+// multiplications interleaved with the vector rounds so that the two use
+// the integer and the vector units at the same time.
+func salsa(n int, lanes Mem, withPoly bool) {
 	name := fmt.Sprintf("xorBlocks%d", n)
-	TEXT(name, NOSPLIT, "func(dst, src *byte, groups int, state *[16]uint32)")
+	sig := "func(dst, src *byte, groups int, state *[16]uint32)"
+	doc := fmt.Sprintf("%s XORs groups*%d blocks of Salsa20 keystream into src, writing dst.", name, n)
+	if withPoly {
+		name += "Poly"
+		sig = "func(dst, src *byte, groups int, state *[16]uint32, pst *[5]uint64, poly *byte)"
+		doc = name + " is xorBlocks8 and polyBlocks over 512 bytes at poly per group, interleaved."
+	}
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("%s XORs groups*%d blocks of Salsa20 keystream into src, writing dst.", name, n))
+	Doc(doc)
 	size := 4 * n
 	vec := func() VecVirtual { return YMM() }
 	if n == 4 {
 		vec = func() VecVirtual { return XMM() }
 	}
-	dst := Load(Param("dst"), GP64())
-	src := Load(Param("src"), GP64())
-	groups := Load(Param("groups"), GP64())
-	st := Load(Param("state"), GP64())
+	// Pointers and the count live on the stack across the rounds, which
+	// need the general registers for Poly1305.
+	dstM, srcM, groupsM := AllocLocal(8), AllocLocal(8), AllocLocal(8)
+	for _, p := range []struct {
+		name string
+		m    Mem
+	}{{"dst", dstM}, {"src", srcM}, {"groups", groupsM}} {
+		r := Load(Param(p.name), GP64())
+		MOVQ(r, p.m)
+	}
 	slots := AllocLocal(16 * size)
 	ctr := AllocLocal(size)
+	var pst, pmsg, h0, h1, h2 Register
+	if withPoly {
+		pst = Load(Param("pst"), GP64())
+		pmsg = Load(Param("poly"), GP64())
+		h0, h1, h2 = GP64(), GP64(), GP64()
+		MOVQ(Mem{Base: pst}, h0)
+		MOVQ(Mem{Base: pst, Disp: 8}, h1)
+		MOVQ(Mem{Base: pst, Disp: 16}, h2)
+	}
 
 	Label(name + "_loop")
-	CMPQ(groups, Imm(0))
+	CMPQ(groupsM, Imm(0))
 	JE(LabelRef(name + "_done"))
+	st := Load(Param("state"), GP64())
 
 	Comment("Initial state, one word per vector, one block per lane.")
 	for i := 0; i < 16; i++ {
@@ -161,7 +190,7 @@ func salsa(n int, lanes Mem) {
 		w.uses = append(w.uses, s.a, s.d, s.b)
 	}
 	Comment("Twenty rounds.")
-	for _, s := range sched {
+	for i, s := range sched {
 		a := w.get(s.a, s.a, s.d, s.b)
 		d := w.get(s.d, s.a, s.d, s.b)
 		b := w.get(s.b, s.a, s.d, s.b)
@@ -173,6 +202,9 @@ func salsa(n int, lanes Mem) {
 		VPXOR(u, b, b)
 		VPXOR(t, b, b)
 		w.dirty[s.b] = true
+		if withPoly && i%10 == 9 {
+			polyBlock(Mem{Base: pmsg, Disp: 16 * (i / 10)}, Imm(1), pst, h0, h1, h2)
+		}
 	}
 	for i := 0; i < 16; i++ {
 		if w.in[i] {
@@ -181,6 +213,10 @@ func salsa(n int, lanes Mem) {
 	}
 
 	Comment("Add the initial state, transpose to blocks, XOR.")
+	st = Load(Param("state"), GP64())
+	dst, src := GP64(), GP64()
+	MOVQ(dstM, dst)
+	MOVQ(srcM, src)
 	// feed loads word i plus its initial value.
 	feed := func(i int) VecVirtual {
 		v, t := vec(), vec()
@@ -234,12 +270,20 @@ func salsa(n int, lanes Mem) {
 
 	ADDL(U32(uint32(n)), Mem{Base: st, Disp: 32})
 	ADCL(U32(0), Mem{Base: st, Disp: 36})
-	ADDQ(U32(uint32(64*n)), src)
-	ADDQ(U32(uint32(64*n)), dst)
-	DECQ(groups)
+	ADDQ(U32(uint32(64*n)), srcM)
+	ADDQ(U32(uint32(64*n)), dstM)
+	if withPoly {
+		ADDQ(U32(512), pmsg)
+	}
+	DECQ(groupsM)
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
+	if withPoly {
+		MOVQ(h0, Mem{Base: pst})
+		MOVQ(h1, Mem{Base: pst, Disp: 8})
+		MOVQ(h2, Mem{Base: pst, Disp: 16})
+	}
 	VZEROUPPER()
 	RET()
 }
@@ -257,7 +301,6 @@ func poly() {
 	blocks := Load(Param("blocks"), GP64())
 	hibit := Load(Param("hibit"), GP64())
 	h0, h1, h2 := GP64(), GP64(), GP64()
-	r0, r1 := Mem{Base: st, Disp: 24}, Mem{Base: st, Disp: 32}
 	MOVQ(Mem{Base: st}, h0)
 	MOVQ(Mem{Base: st, Disp: 8}, h1)
 	MOVQ(Mem{Base: st, Disp: 16}, h2)
@@ -265,8 +308,24 @@ func poly() {
 	Label("poly_loop")
 	CMPQ(blocks, Imm(0))
 	JE(LabelRef("poly_done"))
-	ADDQ(Mem{Base: msg}, h0)
-	ADCQ(Mem{Base: msg, Disp: 8}, h1)
+	polyBlock(Mem{Base: msg}, hibit, st, h0, h1, h2)
+	ADDQ(Imm(16), msg)
+	DECQ(blocks)
+	JMP(LabelRef("poly_loop"))
+
+	Label("poly_done")
+	MOVQ(h0, Mem{Base: st})
+	MOVQ(h1, Mem{Base: st, Disp: 8})
+	MOVQ(h2, Mem{Base: st, Disp: 16})
+	RET()
+}
+
+// polyBlock absorbs the 16-byte block at m, with hibit<<128 added, into
+// h0, h1, h2, with r at 24(st) and 32(st).
+func polyBlock(m Mem, hibit Op, st, h0, h1, h2 Register) {
+	r0, r1 := Mem{Base: st, Disp: 24}, Mem{Base: st, Disp: 32}
+	ADDQ(m, h0)
+	ADCQ(m.Offset(8), h1)
 	ADCQ(hibit, h2)
 
 	Comment("h * r; h2 <= 7 and the top bits of r0, r1 are clear, so")
@@ -304,13 +363,4 @@ func poly() {
 	ADCQ(t3, h1)
 	ADCQ(Imm(0), h2)
 
-	ADDQ(Imm(16), msg)
-	DECQ(blocks)
-	JMP(LabelRef("poly_loop"))
-
-	Label("poly_done")
-	MOVQ(h0, Mem{Base: st})
-	MOVQ(h1, Mem{Base: st, Disp: 8})
-	MOVQ(h2, Mem{Base: st, Disp: 16})
-	RET()
 }
