@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/go-multiserver/multiserver/msaddr"
@@ -38,7 +39,8 @@ type Options struct {
 	// Mode is the permission of the socket file; zero means 0600.
 	Mode fs.FileMode
 	// DirMode is the permission of a parent directory that Listen creates;
-	// zero means 0700. Existing directories are left alone.
+	// zero means 0700. Existing directories are left alone; those Listen
+	// created are removed by the listener's Close if they are empty.
 	DirMode fs.FileMode
 }
 
@@ -136,21 +138,56 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 		if p, err = filepath.Abs(p); err != nil {
 			return nil, err
 		}
-		if err := os.MkdirAll(filepath.Dir(p), t.opts.DirMode); err != nil {
+	}
+	var created []string
+	if !abstract(p) {
+		if created, err = mkdirs(filepath.Dir(p), t.opts.DirMode); err != nil {
 			return nil, err
 		}
 	}
 	ln, err := t.listen(ctx, p)
 	if err != nil {
+		removeDirs(created)
 		return nil, err
 	}
 	if !abstract(p) && runtime.GOOS != "windows" {
 		if err := os.Chmod(p, t.opts.Mode); err != nil {
 			ln.Close()
+			removeDirs(created)
 			return nil, err
 		}
 	}
-	return &listener{Listener: ln, path: p}, nil
+	return &listener{Listener: ln, path: p, created: created}, nil
+}
+
+// mkdirs creates dir and its missing parents with mode, returning the
+// directories it created, deepest first.
+func mkdirs(dir string, mode fs.FileMode) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, mode); err != nil {
+		removeDirs(missing)
+		return nil, err
+	}
+	return missing, nil
+}
+
+// removeDirs removes the directories Listen created, deepest first, as
+// long as they are empty: a listener leaves behind no directory it made.
+func removeDirs(dirs []string) {
+	for _, d := range dirs {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
 }
 
 func (t *Transport) listen(ctx context.Context, p string) (net.Listener, error) {
@@ -198,7 +235,17 @@ func (t *Transport) Section(a net.Addr) (msaddr.Section, bool) {
 
 type listener struct {
 	net.Listener
-	path string
+	path    string
+	created []string // directories Listen made for the socket, deepest first
+	once    sync.Once
+}
+
+// Close closes the listener, which removes the socket file, then the
+// directories Listen created for it if they are empty.
+func (l *listener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { removeDirs(l.created) })
+	return err
 }
 
 // Advertise implements stack.Listener: unix:PATH for the device scope.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/go-multiserver/multiserver/msaddr"
@@ -89,5 +90,39 @@ func TestSectionOfUnnamedClient(t *testing.T) {
 	s, ok := New(nil).Section(&net.UnixAddr{Net: "unix"})
 	if !ok || s.String() != "unix" {
 		t.Errorf("Section(unnamed) = %q, %v", s, ok)
+	}
+}
+
+// TestListenRemovesDirsItMade: Listen creates missing parents (mode
+// DirMode); Close removes them again, and leaves existing ones alone.
+func TestListenRemovesDirsItMade(t *testing.T) {
+	base := shortDir(t)
+	p := filepath.Join(base, "a", "b", "s")
+	ln, err := New(nil).Listen(context.Background(), msaddr.Section{Name: "unix", Args: []string{p}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(base, "a"))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("parent: %v, %v; want a directory with mode 0700", fi, err)
+	}
+	ln.Close()
+	if _, err := os.Stat(filepath.Join(base, "a")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after Close, %s/a: %v; want it removed", base, err)
+	}
+	if _, err := os.Stat(base); err != nil {
+		t.Errorf("the existing directory went: %v", err)
+	}
+	// A failed Listen leaves nothing either.
+	if err := os.WriteFile(filepath.Join(base, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(base, "c", "d", strings.Repeat("x", 200)) // longer than sun_path
+	if ln, err := New(nil).Listen(context.Background(), msaddr.Section{Name: "unix", Args: []string{bad}}, nil); err == nil {
+		ln.Close()
+		t.Fatal("Listen on a path longer than a socket address can hold succeeded")
+	}
+	if _, err := os.Stat(filepath.Join(base, "c")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after a failed Listen, %s/c: %v; want it removed", base, err)
 	}
 }
