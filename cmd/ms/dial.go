@@ -65,6 +65,7 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 		e.errorf("--timeout must be positive")
 		return exitUsage
 	}
+	o.keys.warn = func(s string) { e.errorf("%s", s) }
 	ident, err := o.keys.load()
 	if err != nil {
 		e.errorf("%v", err)

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
@@ -58,6 +59,9 @@ func runKeygen(e *env, out, seedHex string) int {
 			e.errorf("%v", err)
 			return exitFailure
 		}
+	} else if err := makeParent(e, out); err != nil {
+		e.errorf("%v", err)
+		return exitFailure
 	} else if err := shs.WriteSecretFile(out, priv); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			e.errorf("%s exists; refusing to overwrite a secret", out)
@@ -70,6 +74,45 @@ func runKeygen(e *env, out, seedHex string) int {
 	return exitOK
 }
 
+// makeParent creates the missing directories above path with mode 0700,
+// as ssb-keys does for ~/.ssb, and says so.
+func makeParent(e *env, path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		return nil // there, or an error WriteSecretFile reports better
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	e.errorf("created %s (mode 0700)", dir)
+	return nil
+}
+
+// readSecret reads a secret file and, like ssh with a private key, refuses
+// one that other users can read or write unless insecure is set (then it
+// warns through warn).
+func readSecret(path string, insecure bool, warn func(string)) (ed25519.PrivateKey, error) {
+	priv, err := shs.ReadSecretFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if runtime.GOOS == "windows" {
+		return priv, nil // no mode bits to check
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		msg := fmt.Sprintf("secret file %s has mode %04o: other users can read it", path, perm)
+		if !insecure {
+			return nil, fmt.Errorf("%s; run chmod 600 %s, or pass --insecure-secret to use it anyway", msg, path)
+		}
+		warn("warning: " + msg)
+	}
+	return priv, nil
+}
+
 var idCmd = &command{
 	name:    "id",
 	summary: "print the id and public key of a secret",
@@ -77,6 +120,7 @@ var idCmd = &command{
 public key as bare base64 (the form shs address sections use).`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		secret := fs.String("secret", "", "the Scuttlebutt secret `FILE` (default $HOME/.ssb/secret)")
+		insecure := fs.Bool("insecure-secret", false, "use a secret file other users can read (warn instead of refusing)")
 		return func(ctx context.Context, e *env, args []string) int {
 			if len(args) != 0 {
 				e.errorf("unexpected arguments %q", args)
@@ -90,7 +134,7 @@ public key as bare base64 (the form shs address sections use).`,
 					return exitFailure
 				}
 			}
-			priv, err := shs.ReadSecretFile(path)
+			priv, err := readSecret(path, *insecure, func(s string) { e.errorf("%s", s) })
 			if err != nil {
 				e.errorf("%v", err)
 				return exitFailure
@@ -117,12 +161,15 @@ func defaultSecretPath() string {
 
 // keyFlags are the flags listen and dial share.
 type keyFlags struct {
-	secret string
-	appKey string
+	secret   string
+	appKey   string
+	insecure bool
+	warn     func(string) // where load's warnings go
 }
 
 func (k *keyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&k.secret, "secret", "", "the Scuttlebutt secret `FILE` with this peer's shs identity (default $HOME/.ssb/secret if it exists, else a fresh key for this run)")
+	fs.BoolVar(&k.insecure, "insecure-secret", false, "use a secret file other users can read (warn instead of refusing)")
 	fs.StringVar(&k.appKey, "app-key", "", "the shs network key, 32 bytes in `BASE64` (default: the Scuttlebutt main network key)")
 }
 
@@ -153,7 +200,11 @@ func (k *keyFlags) load() (*identity, error) {
 		path = defaultSecretPath()
 	}
 	if path != "" {
-		if id.priv, err = shs.ReadSecretFile(path); err != nil {
+		warn := k.warn
+		if warn == nil {
+			warn = func(string) {}
+		}
+		if id.priv, err = readSecret(path, k.insecure, warn); err != nil {
 			return nil, err
 		}
 		return id, nil

@@ -173,6 +173,7 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 			return exitUsage
 		}
 	}
+	o.keys.warn = func(s string) { e.errorf("%s", s) }
 	ident, err := o.keys.load()
 	if err != nil {
 		e.errorf("%v", err)
