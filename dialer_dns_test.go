@@ -3,7 +3,11 @@ package multiserver_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"math/big"
 	"net"
 	"strings"
 	"testing"
@@ -134,44 +138,61 @@ func TestDialDNS(t *testing.T) {
 }
 
 // BenchmarkDialDNS compares a dial through dns: (one TXT lookup on a
-// loopback DNS server) with a direct dial of the same listener, net~shs.
+// loopback DNS server, then net~shs) with a direct net~shs dial of the
+// same listener, next to a raw TCP connect and a TLS 1.3 handshake in the
+// same run. Each op dials and closes.
 func BenchmarkDialDNS(b *testing.B) {
 	serverID, clientID := ed25519.NewKeyFromSeed(make([]byte, 32)), ed25519.NewKeyFromSeed(append(make([]byte, 31), 1))
 	ln, err := (&ms.ListenConfig{Config: ms.Config{Identity: serverID}}).Listen(context.Background(), "net:127.0.0.1:0~shs")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer ln.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	defer func() { ln.Close(); <-done }()
+	defer serveAndClose(ln)()
 	key := shs.EncodeKey(serverID.Public().(ed25519.PublicKey))
 	srv := dnstest.Start(b)
 	srv.Set("_multiserver.bench.example", ln.Addr().String())
 	d := &ms.Dialer{Config: ms.Config{Identity: clientID}, Resolver: srv.Resolver()}
-	for _, bb := range []struct{ name, addr string }{
-		{"direct", ln.Addr().String()},
-		{"dns", "dns:bench.example~shs:" + key},
-	} {
-		b.Run(bb.name, func(b *testing.B) {
+	dialMS := func(addr string) func(b *testing.B) {
+		return func(b *testing.B) {
 			for b.Loop() {
-				c, err := d.DialContext(context.Background(), bb.addr)
+				c, err := d.DialContext(context.Background(), addr)
 				if err != nil {
 					b.Fatal(err)
 				}
 				c.Close()
 			}
-		})
+		}
 	}
+
+	tcpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer serveAndClose(tcpLn)()
+	tlsLn := tls.NewListener(must(net.Listen("tcp", "127.0.0.1:0")), &tls.Config{Certificates: []tls.Certificate{selfSigned(b, serverID)}, MinVersion: tls.VersionTLS13})
+	defer serveAndClose(tlsLn)()
+
+	b.Run("tcp", func(b *testing.B) {
+		for b.Loop() {
+			c, err := net.Dial("tcp", tcpLn.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.Close()
+		}
+	})
+	b.Run("tls13", func(b *testing.B) {
+		cfg := &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13, CurvePreferences: []tls.CurveID{tls.X25519}}
+		for b.Loop() {
+			c, err := tls.Dial("tcp", tlsLn.Addr().String(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			c.Close()
+		}
+	})
+	b.Run("direct", dialMS(ln.Addr().String()))
+	b.Run("dns", dialMS("dns:bench.example~shs:"+key))
 	b.Run("lookup", func(b *testing.B) {
 		r := srv.Resolver()
 		for b.Loop() {
@@ -180,6 +201,43 @@ func BenchmarkDialDNS(b *testing.B) {
 			}
 		}
 	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// serveAndClose accepts and closes conns (for TLS, after the handshake)
+// until the returned func closes ln and waits.
+func serveAndClose(ln net.Listener) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if tc, ok := c.(*tls.Conn); ok {
+				tc.Handshake()
+			}
+			c.Close()
+		}
+	}()
+	return func() { ln.Close(); <-done }
+}
+
+// selfSigned makes an ed25519 certificate for key.
+func selfSigned(b *testing.B, key ed25519.PrivateKey) tls.Certificate {
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), DNSNames: []string{"bench.example"}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
 // TestDialDNSTimeoutBoundsLookups checks that Dialer.Timeout bounds the

@@ -40,7 +40,8 @@ stderr. Exit status 1 if a dns: alternative gave nothing to dial.`,
 	},
 }
 
-// dnsFlags is --dns-server, shared by the commands that resolve dns:.
+// dnsFlags is --dns-server, shared by the commands that resolve dns:
+// (dial, resolve; ms probe, not written yet, is meant to take it too).
 type dnsFlags struct{ server string }
 
 func (f *dnsFlags) register(fs *flag.FlagSet) {
