@@ -19,6 +19,11 @@ func xorBlocks4(dst *byte, src *byte, groups int, state *[16]uint32)
 //go:noescape
 func xorBlocks8Poly(dst *byte, src *byte, groups int, state *[16]uint32, pst *[5]uint64, poly *byte)
 
+// salsaBlock computes one Salsa20 block, state and result by diagonals.
+//
+//go:noescape
+func salsaBlock(out *[64]byte, in *[64]byte)
+
 // polyBlocks absorbs blocks 16-byte blocks of msg into the Poly1305 state st.
 //
 //go:noescape

@@ -30,16 +30,40 @@ func initState(st *[16]uint32, sub *[32]byte, nonce *[24]byte) {
 	st[8], st[9] = 0, 0
 }
 
-// first computes the keystream from block 0 into ks, four blocks if a
-// message of n bytes fits in them after the 32-byte Poly1305 key, else
-// eight, and returns how many message bytes ks covers.
+// first computes the keystream from block 0 into ks, one block, four or
+// eight, the fewest that cover a message of n bytes after the 32-byte
+// Poly1305 key, and returns how many message bytes ks covers.
 func first(ks *[512]byte, st *[16]uint32, n int) int {
-	if n <= 256-32 {
+	switch {
+	case n <= 64-32:
+		block(ks, st)
+		return 64 - 32
+	case n <= 256-32:
 		xorBlocks4(&ks[0], &zero[0], 1, st)
 		return 256 - 32
 	}
 	xorBlocks8(&ks[0], &zero[0], 1, st)
 	return 512 - 32
+}
+
+// diagonal is the order of the state words in salsaBlock's vectors.
+var diagonal = [16]int{0, 5, 10, 15, 4, 9, 14, 3, 8, 13, 2, 7, 12, 1, 6, 11}
+
+// block writes the keystream block at st's counter to ks[:64] and steps
+// the counter.
+func block(ks *[512]byte, st *[16]uint32) {
+	var in, out [64]byte
+	for j, w := range diagonal {
+		binary.LittleEndian.PutUint32(in[4*j:], st[w])
+	}
+	salsaBlock(&out, &in)
+	for j, w := range diagonal {
+		copy(ks[4*w:4*w+4], out[4*j:4*j+4])
+	}
+	st[8]++
+	if st[8] == 0 {
+		st[9]++
+	}
 }
 
 // xorStream XORs src into dst with the keystream from st's counter on.
@@ -51,9 +75,12 @@ func xorStream(dst, src []byte, st *[16]uint32, ks *[512]byte) {
 	if len(src) == 0 {
 		return
 	}
-	if len(src) <= 256 {
+	switch {
+	case len(src) <= 64:
+		block(ks, st)
+	case len(src) <= 256:
 		xorBlocks4(&ks[0], &zero[0], 1, st)
-	} else {
+	default:
 		xorBlocks8(&ks[0], &zero[0], 1, st)
 	}
 	subtle.XORBytes(dst, src, ks[:len(src)])

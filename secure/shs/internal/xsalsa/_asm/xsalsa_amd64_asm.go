@@ -24,6 +24,7 @@ func main() {
 	salsa(8, lanes, false)
 	salsa(4, lanes, false)
 	salsa(8, lanes, true)
+	block()
 	poly()
 	Generate()
 }
@@ -363,4 +364,57 @@ func polyBlock(m Mem, hibit Op, st, h0, h1, h2 Register) {
 	ADCQ(t3, h1)
 	ADCQ(Imm(0), h2)
 
+}
+
+// block emits salsaBlock(out, in *[64]byte): one Salsa20 block with the
+// state held by diagonals in four vectors, for messages too short for the
+// four-block code. in and out hold the words in the order
+// 0 5 10 15 | 4 9 14 3 | 8 13 2 7 | 12 1 6 11; the caller lays them out.
+func block() {
+	TEXT("salsaBlock", NOSPLIT, "func(out, in *[64]byte)")
+	Pragma("noescape")
+	Doc("salsaBlock computes one Salsa20 block, state and result by diagonals.")
+	out := Load(Param("out"), GP64())
+	in := Load(Param("in"), GP64())
+	a, b, c, d := XMM(), XMM(), XMM(), XMM()
+	VMOVDQU(Mem{Base: in}, a)
+	VMOVDQU(Mem{Base: in, Disp: 16}, b)
+	VMOVDQU(Mem{Base: in, Disp: 32}, c)
+	VMOVDQU(Mem{Base: in, Disp: 48}, d)
+	// x ^= (y + z) <<< r
+	step := func(x, y, z VecVirtual, r uint64) {
+		t, u := XMM(), XMM()
+		VPADDD(y, z, t)
+		VPSLLD(U8(r), t, u)
+		VPSRLD(U8(32-r), t, t)
+		VPXOR(u, x, x)
+		VPXOR(t, x, x)
+	}
+	for i := 0; i < 10; i++ {
+		// Column round: b = (4 9 14 3), c = (8 13 2 7), d = (12 1 6 11).
+		step(b, a, d, 7)
+		step(c, b, a, 9)
+		step(d, c, b, 13)
+		step(a, d, c, 18)
+		// Row round on (3 4 9 14), (2 7 8 13), (1 6 11 12).
+		VPSHUFD(U8(0x93), b, b)
+		VPSHUFD(U8(0x4e), c, c)
+		VPSHUFD(U8(0x39), d, d)
+		step(d, a, b, 7)
+		step(c, d, a, 9)
+		step(b, c, d, 13)
+		step(a, b, c, 18)
+		VPSHUFD(U8(0x39), b, b)
+		VPSHUFD(U8(0x4e), c, c)
+		VPSHUFD(U8(0x93), d, d)
+	}
+	VPADDD(Mem{Base: in}, a, a)
+	VPADDD(Mem{Base: in, Disp: 16}, b, b)
+	VPADDD(Mem{Base: in, Disp: 32}, c, c)
+	VPADDD(Mem{Base: in, Disp: 48}, d, d)
+	VMOVDQU(a, Mem{Base: out})
+	VMOVDQU(b, Mem{Base: out, Disp: 16})
+	VMOVDQU(c, Mem{Base: out, Disp: 32})
+	VMOVDQU(d, Mem{Base: out, Disp: 48})
+	RET()
 }
