@@ -53,8 +53,8 @@ at least one alternative works, 1 if none does, 2 for a bad address.`,
 // probeResult is what probing one alternative found.
 type probeResult struct {
 	connect, handshake time.Duration
-	connected, shook   bool // the trace reported each phase
-	class              string        // "" when it worked
+	connected, shook   bool   // the trace reported each phase
+	class              string // "" when it worked
 	err                error
 	key                string
 }
