@@ -5,11 +5,15 @@
 // discovers.
 //
 //   node peer.js --seed NAME --appkey BASE64 --port P --legacy-port L
+//   node peer.js --seed NAME --appkey BASE64 --native HOST
 //
-// ssb-lan's sockets are its own (dgram-broadcast on the two ports, mapped
-// from 26830 and 8008 to P and L by common.js loadLAN); the one change to
-// the running plugin is its broadcast destination, 127.255.255.255 instead
-// of the host's first private subnet, so that the test stays on loopback.
+// ssb-lan's sockets are its own (dgram-broadcast on the two ports). On
+// loopback (the first form) they are mapped from 26830 and 8008 to P and L
+// by common.js loadLAN, and the broadcast destination is 127.255.255.255
+// instead of the host's first private subnet. With --native nothing is
+// changed: the plugin's own ports and destination, and the echo server on
+// HOST, for a run inside a network namespace whose only private address is
+// HOST.
 //
 // stdout, one JSON object per line:
 //   {"ev":"address","address":A}   first: the address it announces
@@ -43,7 +47,9 @@ function oneLine(err) {
 }
 
 const args = parseArgs(process.argv.slice(2))
-if (!args.seed || !args.appkey || !args.port || !args['legacy-port']) fail('usage: peer.js --seed NAME --appkey B64 --port P --legacy-port L')
+const native = args.native
+if (!args.seed || !args.appkey || (!native && (!args.port || !args['legacy-port']))) fail('usage: peer.js --seed NAME --appkey B64 (--port P --legacy-port L | --native HOST)')
+const host = native || '127.0.0.1'
 const keys = keysFromSeed(args.seed)
 const appKey = Buffer.from(args.appkey, 'base64')
 if (appKey.length !== 32) fail('app key must be 32 bytes of base64')
@@ -51,19 +57,19 @@ const shsKeys = {
   publicKey: Buffer.from(keys.public.replace(/\.ed25519$/, ''), 'base64'),
   secretKey: Buffer.from(keys.private.replace(/\.ed25519$/, ''), 'base64'),
 }
-const LAN = loadLAN({ 26830: Number(args.port), 8008: Number(args['legacy-port']) })
+const LAN = native ? loadLAN() : loadLAN({ 26830: Number(args.port), 8008: Number(args['legacy-port']) })
 
 // A port the kernel just handed out: multiserver's net plugin picks a
 // random one itself otherwise, which can collide.
 const probe = net.createServer()
-probe.listen(0, '127.0.0.1', () => {
+probe.listen(0, host, () => {
   const port = probe.address().port
   probe.close(() => serve(port))
 })
 
 function serve(port) {
   const shs = Shs({ keys: shsKeys, appKey, auth: (pub, cb) => cb(null, true) })
-  const ms = MultiServer([[Net({ host: '127.0.0.1', port, scope: ['device', 'local', 'private'] }), shs]])
+  const ms = MultiServer([[Net({ host, port, scope: ['device', 'local', 'private'] }), shs]])
   ms.server(
     (stream) => pull(stream.source, stream.sink),
     (err) => process.stderr.write('peer: server: ' + oneLine(err) + '\n'),
@@ -78,7 +84,7 @@ function serve(port) {
 
 function announce(ms, address) {
   const lan = newLAN(LAN, keys, address, appKey, true)
-  lan.getBroadcastIPs = () => ['127.255.255.255']
+  if (!native) lan.getBroadcastIPs = () => ['127.255.255.255']
   // ssb-lan reports {address, verified} alone; note which of its readers
   // (readNormal: port 26830, readLegacy: port 8008) made each report, so
   // that the test tells a legacy find from a signed one that failed.
