@@ -3,8 +3,6 @@ package multiserver
 import (
 	"context"
 	"crypto/ed25519"
-	"sort"
-	"strings"
 
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -24,10 +22,18 @@ const (
 // Config holds what Dialer and ListenConfig share: the identity the shs
 // transform uses and the set of transports and transforms. The zero value
 // is ready to use.
+//
+// A Dialer or ListenConfig checks its Config and builds its plugins on
+// first use, once; do not modify the Config after that (as with
+// tls.Config). A Config that cannot work is reported by the first Dial or
+// Listen, before any I/O, with an error wrapping ErrInvalidConfig that
+// names the field.
 type Config struct {
-	// Identity is the long-term ed25519 key of this peer for shs. If nil, a
-	// fresh random key is made for each Dial (dialer side) or for each
-	// Listener (listening side).
+	// Identity is the long-term ed25519 key of this peer for shs: 64
+	// bytes, seed then public key, as ed25519.GenerateKey returns it. If
+	// nil, a fresh random key is made on first use and kept: every Dial of
+	// one Dialer, and every stack of every Listener of one ListenConfig,
+	// uses that one key.
 	Identity ed25519.PrivateKey
 
 	// AppKey is the 32-byte shs network key; nil means the Scuttlebutt main
@@ -50,48 +56,13 @@ type Config struct {
 	// Trace.
 	Trace *Trace
 
-	// Transports adds transports, replacing a built-in one of the same
-	// name.
+	// Transports adds transports, replacing a built-in transport of the
+	// same name. Two with one name, or one named like a transform, is a
+	// configuration error.
 	Transports []stack.Transport
 
-	// Transforms adds transforms, replacing a built-in one of the same
-	// name.
+	// Transforms adds transforms, replacing a built-in transform of the
+	// same name. Two with one name, or one named like a transport, is a
+	// configuration error.
 	Transforms []stack.Transform
-}
-
-// stacks is the set of plugins one Dial or Listen call uses.
-type stacks struct {
-	transports map[string]stack.Transport
-	transforms map[string]stack.Transform
-}
-
-func (c *Config) stacks() *stacks {
-	s := &stacks{transports: map[string]stack.Transport{}, transforms: map[string]stack.Transform{}}
-	for _, t := range defaultTransports() {
-		s.transports[t.Name()] = t
-	}
-	for _, t := range defaultTransforms(c) {
-		s.transforms[t.Name()] = t
-	}
-	for _, t := range c.Transports {
-		s.transports[t.Name()] = t
-	}
-	for _, t := range c.Transforms {
-		s.transforms[t.Name()] = t
-	}
-	return s
-}
-
-// known lists the transports and transforms for error messages.
-func (s *stacks) known() string {
-	var ts, fs []string
-	for n := range s.transports {
-		ts = append(ts, n)
-	}
-	for n := range s.transforms {
-		fs = append(fs, n)
-	}
-	sort.Strings(ts)
-	sort.Strings(fs)
-	return "transports " + strings.Join(ts, ", ") + "; transforms " + strings.Join(fs, ", ")
 }

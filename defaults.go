@@ -6,7 +6,6 @@ import (
 	"github.com/go-multiserver/multiserver/scheme/unixsock"
 	"github.com/go-multiserver/multiserver/scheme/ws"
 	"github.com/go-multiserver/multiserver/secure/noauth"
-	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
 
@@ -21,12 +20,8 @@ func defaultTransports() []stack.Transport {
 	}
 }
 
-// defaultTransforms returns the built-in transforms configured from c.
-func defaultTransforms(c *Config) []stack.Transform {
-	return []stack.Transform{
-		noauth.New(nil),
-		// The Dialer and ListenConfig bound every handshake through ctx
-		// (their HandshakeTimeout); shs adds no timeout of its own.
-		shs.NewTransform(&shs.Config{Identity: c.Identity, AppKey: c.AppKey, Authorize: c.Authorize, MaxBodySize: c.MaxFrameSize, HandshakeTimeout: -1}),
-	}
+// defaultTransforms returns fresh instances of the built-in transforms
+// that need no configuration; the resolver adds shs, which does.
+func defaultTransforms() []stack.Transform {
+	return []stack.Transform{noauth.New(nil)}
 }

@@ -28,6 +28,9 @@ const (
 )
 
 // A Dialer dials multiserver addresses. The zero value is ready to use.
+//
+// A Dialer checks its configuration and builds its plugins on first use;
+// do not modify it after that. It is safe for concurrent use.
 type Dialer struct {
 	Config
 
@@ -60,6 +63,8 @@ type Dialer struct {
 	// is dialed, whether it may be dialed at all; see DialPolicy,
 	// OnionForPublic and NoauthOnDevice.
 	Policy DialPolicy
+
+	resolved resolved
 }
 
 // Dial connects to addr with a zero Dialer.
@@ -93,6 +98,9 @@ type candidate struct {
 // parallel; the first to finish its handshake wins and the others are
 // cancelled and closed. If all fail, the error is a *DialError listing
 // each alternative and why. ctx cancels every attempt at once.
+//
+// A configuration no dial could work with is reported before any I/O,
+// wrapping ErrInvalidConfig.
 func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error) {
 	t := d.Trace
 	if t == nil {
@@ -111,11 +119,14 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 }
 
 func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+	st, err := d.resolved.stacks(&d.Config)
+	if err != nil {
+		return nil, err
+	}
 	m, err := msaddr.Parse(addr)
 	if err != nil {
 		return nil, err
 	}
-	st := d.stacks()
 	alts, lookups, errs := d.expandDNS(ctx, st, m)
 	var cands []candidate
 	for _, a := range alts {
@@ -164,7 +175,7 @@ func addrStackName(a msaddr.Address) string {
 
 // candidate resolves the plugins of alternative a. known is false if a
 // plugin is unknown; err reports a section the plugin rejects.
-func (st *stacks) candidate(i int, a msaddr.Address) (c candidate, known bool, err error) {
+func (st *stackSet) candidate(i int, a msaddr.Address) (c candidate, known bool, err error) {
 	c = candidate{index: i, name: addrStackName(a), addr: make(msaddr.Address, len(a))}
 	t, ok := st.transports[a[0].Name]
 	if !ok {

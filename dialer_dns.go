@@ -19,7 +19,7 @@ type dialAlt struct {
 // expandDNS replaces every dns: alternative of m by what it resolves to
 // (package dnsaddr), in place. A dns: alternative that gives nothing has
 // its error in errs; lookups lists every query made.
-func (d *Dialer) expandDNS(ctx context.Context, st *stacks, m msaddr.Multi) (alts []dialAlt, lookups []dnsaddr.Lookup, errs []error) {
+func (d *Dialer) expandDNS(ctx context.Context, st *stackSet, m msaddr.Multi) (alts []dialAlt, lookups []dnsaddr.Lookup, errs []error) {
 	var r *dnsaddr.Resolver
 	for i, a := range m {
 		if !dnsaddr.IsDNS(a) {

@@ -14,6 +14,10 @@ var (
 	// stack this Dialer or ListenConfig knows; the error lists the ones it
 	// does know.
 	ErrNoStack = errors.New("multiserver: no known stack")
+	// ErrInvalidConfig is wrapped by the error Dial or Listen returns,
+	// before any I/O, for a Config, Dialer or ListenConfig field no
+	// connection could work with; the error names the field.
+	ErrInvalidConfig = errors.New("multiserver: invalid configuration")
 	// ErrHandshake wraps transform failures (shs rejections and the like).
 	ErrHandshake = errors.New("multiserver: handshake failed")
 	// ErrUnknownHost is wrapped by the error Hosts.Resolve returns for a

@@ -544,7 +544,11 @@ func slowlorisCases() []slowlorisCase {
 
 func shsSlowlorisCases() []slowlorisCase {
 	// A slow client may send up to 63 bytes of the 64-byte client hello.
-	return []slowlorisCase{{name: "shs", transform: shs.NewTransform(nil), dialer: &ms.Dialer{}, trickle: 63, timeout: 8 * time.Second}}
+	tr, err := shs.NewTransform(nil)
+	if err != nil {
+		panic(err) // a nil Config is always valid
+	}
+	return []slowlorisCase{{name: "shs", transform: tr, dialer: &ms.Dialer{}, trickle: 63, timeout: 8 * time.Second}}
 }
 
 // Handshake bytes on the wire: the client sends hello (64) and auth (112),

@@ -17,7 +17,8 @@ import (
 const DefaultMaxHandshakes = 1024
 
 // ListenConfig listens on multiserver addresses. The zero value is ready to
-// use.
+// use. It checks its configuration and builds its plugins on first use; do
+// not modify it after that.
 //
 // The limits protect a listener on the open internet from slow or silent
 // clients (slowloris), handshake floods and port scanners. Handshakes run
@@ -70,6 +71,8 @@ type ListenConfig struct {
 	// closed at once and reported to OnError wrapping ErrRefused. The
 	// decision after the handshake is Config.Authorize.
 	Policy AcceptPolicy
+
+	resolved resolved
 }
 
 // Listen listens on addrs with a zero ListenConfig. See
@@ -117,21 +120,26 @@ type listenStack struct {
 //
 // and returns one Listener over all of them. Listen sections name what to
 // bind, without keys: the shs section is plain "shs" and the listener
-// advertises its key. Port 0 picks a free port. If any stack fails to
-// bind, the others are closed and the error says which one failed.
+// advertises its key, the same on every stack. Port 0 picks a free port.
+// If any stack fails to bind, the others are closed and the error says
+// which one failed. A configuration no listener could work with is
+// reported before anything is bound, wrapping ErrInvalidConfig.
 func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, error) {
+	st, err := lc.resolved.stacks(&lc.Config)
+	if err != nil {
+		return nil, err
+	}
 	m, err := msaddr.Parse(addrs)
 	if err != nil {
 		return nil, err
 	}
-	st := lc.stacks()
 	scopes := lc.Scopes
 	if len(scopes) == 0 {
 		scopes = []Scope{Device}
 	}
 	for _, sc := range scopes {
 		if _, err := stack.ParseScope(string(sc)); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: ListenConfig.Scopes: %w", ErrInvalidConfig, err)
 		}
 	}
 	l := &Listener{lc: lc, conns: make(chan *Conn), closed: make(chan struct{}), dead: make(chan struct{})}

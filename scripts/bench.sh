@@ -25,6 +25,7 @@ run shs-curve go test -run '^$' -count=5 -bench '^Benchmark(Curve|X25519Ladder|X
 	./secure/shs/internal/shake/
 run shs-idle go test -run '^$' -count=3 -benchtime=1x -bench '^BenchmarkIdleConnHeap$' ./secure/shs/
 run stacks go test -run '^$' -benchmem -count=5 -benchtime=5x -bench '^BenchmarkStack(OneWay|Echo)$' .
+run dial-identities go test -run '^$' -count=5 -benchtime=4000x -bench '^BenchmarkDialIdentities$' .
 run http go test -run '^$' -benchmem -count=5 -benchtime=2000x -bench '^BenchmarkHTTPRequest$' .
 run slowloris go test -run '^$' -count=3 -benchtime=200x -bench '^BenchmarkAcceptUnderSlowloris$' .
 if [ -d interop/node_modules ]; then

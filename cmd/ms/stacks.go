@@ -38,9 +38,13 @@ func parsers() (transports, transforms map[string]sectionParser) {
 		serialport.Name: serialport.New(nil),
 		dnsaddr.Name:    dnsParser{}, // not a transport: ms dial resolves it first
 	}
+	shsTransform, err := shs.NewTransform(nil)
+	if err != nil {
+		panic(err) // cannot happen: a nil Config is valid
+	}
 	transforms = map[string]sectionParser{
 		noauth.Name: noauth.New(nil),
-		shs.Name:    shs.NewTransform(nil),
+		shs.Name:    shsTransform,
 	}
 	return transports, transforms
 }

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-multiserver/multiserver/secure/shs/internal/shake"
@@ -142,29 +141,12 @@ func (c *Config) longTerm() (*shake.LongTerm, error) {
 	if c.lt != nil && bytes.Equal(c.lt.Private, c.Identity) {
 		return c.lt, nil
 	}
-	if e := lastLongTerm.Load(); e != nil && len(c.Identity) > 0 && e.src == &c.Identity[0] && bytes.Equal(e.lt.Private, c.Identity) {
-		c.lt, c.generated = e.lt, false
-		return e.lt, nil
-	}
 	lt, err := shake.NewLongTerm(c.Identity)
 	if err != nil {
 		return nil, err
 	}
 	c.lt, c.generated = lt, false
-	lastLongTerm.Store(&longTermEntry{src: &c.Identity[0], lt: lt})
 	return lt, nil
-}
-
-// lastLongTerm is the identity prepared last. Preparing one costs two
-// scalar multiplications, and programs build a fresh Config around the
-// same Identity slice for every dial (multiserver does, per Dial call), so
-// it is reused when the Identity is the very same slice with the same
-// contents. It references only a key the program still holds or held last.
-var lastLongTerm atomic.Pointer[longTermEntry]
-
-type longTermEntry struct {
-	src *byte // &Identity[0] of the Config it was made for
-	lt  *shake.LongTerm
 }
 
 func (c *Config) appKey() (*[32]byte, error) {
@@ -172,7 +154,7 @@ func (c *Config) appKey() (*[32]byte, error) {
 		return &MainNetKey, nil
 	}
 	if len(c.AppKey) != 32 {
-		return nil, fmt.Errorf("%w: app key must be 32 bytes, got %d", ErrInvalidConfig, len(c.AppKey))
+		return nil, fmt.Errorf("%w: AppKey must be 32 bytes, got %d", ErrInvalidConfig, len(c.AppKey))
 	}
 	var k [32]byte
 	copy(k[:], c.AppKey)

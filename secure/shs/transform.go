@@ -24,9 +24,14 @@ var _ stack.Transform = (*Transform)(nil)
 // NewTransform returns the "shs" transform configured by cfg (nil means
 // the zero Config): Identity, AppKey, Authorize, HandshakeTimeout and
 // MaxBodySize are used; ServerKey and Seed come from each dial section.
-// cfg is copied. With a nil Identity every Listen call gets a fresh
-// identity of its own (stable for that listener) and so does every dial.
-func NewTransform(cfg *Config) *Transform {
+// cfg is copied. With a nil Identity the transform generates one fresh
+// identity, used by every listener and every dial it makes.
+//
+// It checks the configuration and prepares the identity once, so that no
+// handshake repeats the work: an AppKey that is not 32 bytes, a
+// MaxBodySize out of range or an Identity whose halves do not belong
+// together is an error wrapping ErrInvalidConfig that names the field.
+func NewTransform(cfg *Config) (*Transform, error) {
 	base := &Config{}
 	if cfg != nil {
 		base = &Config{
@@ -37,12 +42,16 @@ func NewTransform(cfg *Config) *Transform {
 			MaxBodySize:      cfg.MaxBodySize,
 		}
 	}
-	if base.Identity != nil {
-		// Prepare the identity once; clones share it. An invalid identity
-		// is reported by each handshake.
-		base.longTerm()
+	if _, err := base.appKey(); err != nil {
+		return nil, err
 	}
-	return &Transform{base: base}
+	if _, err := base.maxBody(); err != nil {
+		return nil, err
+	}
+	if _, err := base.longTerm(); err != nil {
+		return nil, fmt.Errorf("%w: Identity: %w", ErrInvalidConfig, err)
+	}
+	return &Transform{base: base}, nil
 }
 
 // Name returns "shs".

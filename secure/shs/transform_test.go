@@ -24,7 +24,7 @@ func TestTransformParse(t *testing.T) {
 	seedURL := strings.TrimRight(base64.URLEncoding.EncodeToString(seed), "=")
 	identity := make([]byte, 32)
 	identity[0] = 1
-	tr := shs.NewTransform(nil)
+	tr := newTransform(t, nil)
 	tests := []struct {
 		in, want string
 	}{
@@ -70,7 +70,7 @@ func TestTransformListenAndDial(t *testing.T) {
 		}
 		return len(k), nil
 	}}
-	tr := shs.NewTransform(cfg)
+	tr := newTransform(t, cfg)
 	if _, err := tr.Listen(msaddr.Section{Name: "shs", Args: []string{"x"}}, fakeListener{}); !errors.Is(err, stack.ErrAddress) {
 		t.Fatalf("Listen with a key: %v, want ErrAddress", err)
 	}
@@ -83,8 +83,10 @@ func TestTransformListenAndDial(t *testing.T) {
 		t.Fatal(err)
 	}
 	adv := st1.Advertise()
-	if adv.Name != "shs" || len(adv.Args) != 1 || adv.String() == st2.Advertise().String() {
-		t.Fatalf("Advertise = %v and %v: want shs:KEY, a fresh key per listener", adv, st2.Advertise())
+	// One transform, one identity: every listener of a multiserver
+	// Listener (one per stack) must advertise the same key.
+	if adv.Name != "shs" || len(adv.Args) != 1 || adv.String() != st2.Advertise().String() {
+		t.Fatalf("Advertise = %v and %v: want shs:KEY, one key per transform", adv, st2.Advertise())
 	}
 	if st1.Advertise().String() != adv.String() {
 		t.Fatal("a listener's key changed")
@@ -111,7 +113,7 @@ func TestTransformListenAndDial(t *testing.T) {
 		return cc, r.c, cerr, r.err
 	}
 	// A client with a nil identity: fresh key, admitted.
-	cc, sc, cerr, serr := dial(shs.NewTransform(nil), adv)
+	cc, sc, cerr, serr := dial(newTransform(t, nil), adv)
 	if cerr != nil || serr != nil {
 		t.Fatalf("dial: %v / %v", cerr, serr)
 	}
@@ -130,14 +132,14 @@ func TestTransformListenAndDial(t *testing.T) {
 	cc.Close()
 	sc.Close()
 	// The client whose key Authorize refuses.
-	_, _, cerr, serr = dial(shs.NewTransform(&shs.Config{Identity: clientKey}), adv)
+	_, _, cerr, serr = dial(newTransform(t, &shs.Config{Identity: clientKey}), adv)
 	if !errors.Is(cerr, shs.ErrRejected) || !errors.Is(serr, authed) {
 		t.Fatalf("refused client: %v / %v", cerr, serr)
 	}
 	// The same client with an invite seed is another key: admitted.
 	seed := bytes.Repeat([]byte{0x33}, 32)
 	withSeed := msaddr.Section{Name: "shs", Args: []string{adv.Args[0], shs.EncodeKey(seed)}}
-	cc, sc, cerr, serr = dial(shs.NewTransform(&shs.Config{Identity: clientKey}), withSeed)
+	cc, sc, cerr, serr = dial(newTransform(t, &shs.Config{Identity: clientKey}), withSeed)
 	if cerr != nil || serr != nil {
 		t.Fatalf("seed dial: %v / %v", cerr, serr)
 	}
@@ -146,4 +148,42 @@ func TestTransformListenAndDial(t *testing.T) {
 	}
 	cc.Close()
 	sc.Close()
+}
+
+func newTransform(t *testing.T, cfg *shs.Config) *shs.Transform {
+	t.Helper()
+	tr, err := shs.NewTransform(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// TestNewTransformChecksConfig: a Config no handshake could use is refused
+// by NewTransform, naming the field, before any conn exists.
+func TestNewTransformChecksConfig(t *testing.T) {
+	badHalves := append(ed25519.PrivateKey(nil), clientKey...)
+	badHalves[40] ^= 1
+	for _, tt := range []struct {
+		name  string
+		cfg   *shs.Config
+		field string
+	}{
+		{"short app key", &shs.Config{AppKey: []byte("short")}, "AppKey"},
+		{"long app key", &shs.Config{AppKey: make([]byte, 33)}, "AppKey"},
+		{"body too large", &shs.Config{MaxBodySize: 70000}, "MaxBodySize"},
+		{"negative body", &shs.Config{MaxBodySize: -1}, "MaxBodySize"},
+		{"identity length", &shs.Config{Identity: clientKey[:32]}, "Identity"},
+		{"identity halves", &shs.Config{Identity: badHalves}, "Identity"},
+	} {
+		tr, err := shs.NewTransform(tt.cfg)
+		if tr != nil || !errors.Is(err, shs.ErrInvalidConfig) || !strings.Contains(err.Error(), tt.field) {
+			t.Errorf("%s: NewTransform = %v, %v; want nil and ErrInvalidConfig naming %s", tt.name, tr, err, tt.field)
+		}
+	}
+	for i, cfg := range []*shs.Config{nil, {}, {AppKey: make([]byte, 32), MaxBodySize: 4096, Identity: clientKey}} {
+		if _, err := shs.NewTransform(cfg); err != nil {
+			t.Errorf("good config %d: NewTransform: %v", i, err)
+		}
+	}
 }
