@@ -168,5 +168,5 @@ func oneLine(s string) string {
 }
 
 func init() {
-	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, probeCmd, resolveCmd, serialCmd, lanAnnounceCmd, lanWatchCmd}
+	commands = []*command{demoCmd, keygenCmd, idCmd, addrCmd, listenCmd, dialCmd, probeCmd, resolveCmd, serialCmd, lanAnnounceCmd, lanWatchCmd, versionCmd}
 }

@@ -39,7 +39,12 @@ socket, removed at the end. Exit status 0 when every stack worked.`,
 				return exitUsage
 			}
 			if err := runDemo(ctx, e, *mib<<20); err != nil {
-				e.errorf("%v", err)
+				if ctx.Err() != nil {
+					// A signal closed the conns; what broke is a symptom.
+					e.errorf("interrupted")
+				} else {
+					e.errorf("%v", err)
+				}
 				return exitFailure
 			}
 			return exitOK

@@ -150,8 +150,12 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 		return exitUsage
 	}
 	if o.forward != "" {
-		if _, _, err := net.SplitHostPort(o.forward); err != nil {
-			e.errorf("--forward: %v", err)
+		_, port, err := net.SplitHostPort(o.forward)
+		if err == nil {
+			_, err = net.LookupPort("tcp", port)
+		}
+		if err != nil {
+			e.errorf("--forward %s: %v", o.forward, err)
 			return exitUsage
 		}
 	}
@@ -187,12 +191,31 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 		e.errorf("%v", err)
 		return exitCode(err)
 	}
+	// Conns are numbered in one sequence, failed handshakes included, so
+	// that every log line of a conn carries its number and peer.
+	var n atomic.Int64
 	lc := ms.ListenConfig{
-		Config:  ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize, Transports: append(extraTransports(), wsT)},
-		Scopes:  scopes,
-		OnError: func(err error) { e.errorf("%v", err) },
+		Config: ms.Config{Identity: ident.priv, AppKey: ident.appKey, Authorize: authorize, Transports: append(extraTransports(), wsT),
+			Trace: &ms.Trace{HandshakeDone: func(i ms.HandshakeInfo) {
+				if i.Err != nil && ctx.Err() == nil {
+					// The stack is said once, not again inside the error.
+					msg := strings.Replace(i.Err.Error(), ms.ErrHandshake.Error()+": "+i.Stack+": ", "", 1)
+					e.errorf("conn %d: %s from %s: handshake failed: %s", n.Add(1), i.Stack, peerOf(i.Remote), msg)
+				}
+			}}},
+		Scopes: scopes,
+		OnError: func(err error) {
+			if !errors.Is(err, ms.ErrHandshake) { // logged with its peer by the trace
+				e.errorf("%v", err)
+			}
+		},
 	}
 	ln, err := lc.Listen(ctx, addrs)
+	if errors.Is(err, ws.ErrNoCertificate) {
+		// The library's message names Go fields a CLI user cannot set.
+		e.errorf("wss needs a TLS certificate and ms listen takes none: listen on ws:// behind a TLS-terminating proxy, or use the Go package with ws.Options.TLSConfig")
+		return exitUsage
+	}
 	if err != nil {
 		e.errorf("%v", err)
 		return exitCode(err)
@@ -236,13 +259,12 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 			return acceptEnd(ctx, e, err)
 		}
 		ln.Close()
-		logConn(e, 1, c)
+		logConn(e, n.Add(1), c)
 		return pipeStdio(ctx, e, c)
 	}
 
 	var t tracker
 	defer t.shutdown()
-	var n atomic.Int64
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -289,6 +311,17 @@ func logConn(e *env, id int64, c net.Conn) {
 		}
 	}
 	e.errorf("conn %d: %s from %s, key %s", id, stk, peer, idOf(ms.RemoteKey(c)))
+}
+
+// peerOf formats a transport's remote address for the log.
+func peerOf(a net.Addr) string {
+	switch {
+	case a == nil:
+		return "an unknown peer"
+	case a.String() == "" || a.String() == "@":
+		return "an unnamed " + a.Network() + " peer" // a unix socket client
+	}
+	return a.String()
 }
 
 func echo(e *env, id int64, c net.Conn) {

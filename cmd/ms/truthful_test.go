@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -103,5 +104,39 @@ func TestUnixNoauthOtherUser(t *testing.T) {
 	ln.interrupt()
 	if log := ln.stderr.String(); !strings.Contains(log, "uid 65534") {
 		t.Errorf("listen stderr does not name the refused uid:\n%s", log)
+	}
+}
+
+// TestListenLogsFailedHandshakes: a failed handshake is logged with the
+// conn's number and the peer's address, like the other log lines.
+func TestListenLogsFailedHandshakes(t *testing.T) {
+	t.Parallel()
+	skipWithoutSignals(t)
+	secret, _ := secretFile(t, 1)
+	ln := start(t, nil, "listen", "--secret", secret, "--echo", "net:127.0.0.1:0~shs")
+	addr := ln.firstLine()
+	runMS(t, strings.NewReader("hi\n"), "dial", strings.Split(addr, "~")[0])
+	runMS(t, strings.NewReader("hi\n"), "dial", "--secret", secret, addr)
+	ln.interrupt()
+	log := ln.stderr.String()
+	for _, re := range []string{
+		`ms listen: conn 1: net~shs from 127\.0\.0\.1:\d+: handshake failed: shs: peer closed the connection before sending its hello`,
+		`ms listen: conn 2: net~shs from net:127\.0\.0\.1:\d+, key @`,
+	} {
+		if !regexp.MustCompile(re).MatchString(log) {
+			t.Errorf("listen stderr does not match %s:\n%s", re, log)
+		}
+	}
+}
+
+// TestForwardValidatedAtStart: a --forward that cannot be dialled is
+// refused before anything listens.
+func TestForwardValidatedAtStart(t *testing.T) {
+	t.Parallel()
+	for _, f := range []string{"127.0.0.1:99999", "127.0.0.1", "127.0.0.1:-1"} {
+		code, stdout, stderr := runMS(t, nil, "listen", "--forward", f, "net:127.0.0.1:0~shs")
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, "--forward "+f) {
+			t.Errorf("--forward %s: exit %d, stdout %q, stderr %q; want 2, nothing, and the flag named", f, code, stdout, stderr)
+		}
 	}
 }
