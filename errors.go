@@ -27,6 +27,10 @@ var (
 	// listener closed unhandled because its source already had
 	// ListenConfig.MaxHandshakesPerIP handshakes in flight.
 	ErrOverLimit = errors.New("multiserver: too many handshakes in flight from one source")
+	// ErrShed is reported to ListenConfig.OnError for a handshake the
+	// listener ended to give its slot to a new conn: all MaxHandshakes
+	// slots were taken and this one had gone longest without progress.
+	ErrShed = errors.New("multiserver: handshake shed for a new conn (MaxHandshakes in flight)")
 	// ErrRefused wraps the refusals of a Dialer's DialPolicy (in the
 	// *DialError) and of a ListenConfig's AcceptPolicy (reported to
 	// OnError).

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -171,7 +175,10 @@ func expectClosedByPeer(t testing.TB, c net.Conn, what string) {
 	}
 }
 
-func TestMaxHandshakesBackpressure(t *testing.T) {
+// TestMaxHandshakesShedsStalled fills every handshake slot with silent
+// conns: a new client takes the slot of the one that has waited longest,
+// at once, and the shed conn is closed and reported as ErrShed.
+func TestMaxHandshakesShedsStalled(t *testing.T) {
 	const max = 3
 	g := newGauge(helloTransform{}, 100)
 	errs := newErrLog(100)
@@ -183,10 +190,8 @@ func TestMaxHandshakesBackpressure(t *testing.T) {
 	}
 	ln := listen(t, lc, "net:127.0.0.1:0~hello")
 	addr := tcpTarget(t, ln)
-	silent := dialSilent(t, addr, 3*max)
+	silent := dialSilent(t, addr, max)
 	g.waitStarted(t, max, 10*time.Second)
-	// The other silent conns and a good client wait in the backlog: no
-	// goroutine, no handshake for them.
 	good, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -195,44 +200,99 @@ func TestMaxHandshakesBackpressure(t *testing.T) {
 	if _, err := good.Write([]byte("HELO")); err != nil {
 		t.Fatal(err)
 	}
-	acc := make(chan net.Conn, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			close(acc)
-			return
-		}
-		acc <- c
-	}()
-	select {
-	case c := <-acc:
-		c.Close()
-		t.Fatalf("a conn was accepted while %d silent handshakes held every slot", max)
-	case <-time.After(200 * time.Millisecond): // a negative check: nothing may happen
-	}
-	if n := g.maxSeen.Load(); n > max {
-		t.Fatalf("%d handshakes ran at once, MaxHandshakes is %d", n, max)
-	}
-	// Hanging up the silent clients frees the slots, one by one; the good
-	// client is served in its turn.
-	for _, c := range silent {
-		c.Close()
-	}
-	var c net.Conn
-	select {
-	case c = <-acc:
-	case <-time.After(10 * time.Second):
-		t.Fatal("good client not accepted after the silent ones left")
-	}
-	if c == nil {
-		t.Fatal("Accept failed")
+	c, err := acceptWithin(ln, 10*time.Second)
+	if err != nil {
+		t.Fatalf("good client next to %d silent handshakes holding every slot: %v", max, err)
 	}
 	defer c.Close()
 	if got, want := c.RemoteAddr().String(), "net:"+good.LocalAddr().String()+"~hello"; got != want {
 		t.Errorf("accepted %s, want the good client %s", got, want)
 	}
+	// The oldest silent conn made room.
+	expectClosedByPeer(t, silent[0], "the oldest silent conn")
+	errs.wait(t, 1, 10*time.Second)
+	if err := errs.all()[0]; !errors.Is(err, ms.ErrShed) || !errors.Is(err, ms.ErrHandshake) {
+		t.Errorf("OnError: %v, want ErrShed and ErrHandshake", err)
+	}
+	// A shed handshake's goroutine ends just after its slot is given
+	// away, so one more may run for that moment.
+	if n := g.maxSeen.Load(); n > max+1 {
+		t.Errorf("%d handshakes ran at once, MaxHandshakes is %d", n, max)
+	}
+}
+
+// TestMaxHandshakesBackpressure: finished handshakes waiting for Accept
+// are never shed; when they hold every slot, a new conn gets no handshake
+// until Accept takes one of them.
+func TestMaxHandshakesBackpressure(t *testing.T) {
+	const max = 3
+	g := newGauge(helloTransform{}, 100)
+	lc := &ms.ListenConfig{
+		Config:           ms.Config{Transforms: []stack.Transform{g}},
+		MaxHandshakes:    max,
+		HandshakeTimeout: time.Minute,
+	}
+	ln := listen(t, lc, "net:127.0.0.1:0~hello")
+	addr := tcpTarget(t, ln)
+	hello := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.Write([]byte("HELO")); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for range max {
+		hello()
+	}
+	g.waitStarted(t, max, 10*time.Second)
+	late := hello()
+	select {
+	case <-g.started:
+		t.Fatalf("a handshake started while %d finished ones waiting for Accept held every slot", max)
+	case <-time.After(200 * time.Millisecond): // a negative check: nothing may happen
+	}
+	seen := map[string]bool{}
+	for range max + 1 {
+		c, err := acceptWithin(ln, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[c.RemoteAddr().String()] = true
+		c.Close()
+	}
+	if want := "net:" + late.LocalAddr().String() + "~hello"; !seen[want] {
+		t.Errorf("the late client %s was not accepted after the others: %v", want, seen)
+	}
 	if n := g.maxSeen.Load(); n > max {
 		t.Errorf("%d handshakes ran at once, MaxHandshakes is %d", n, max)
+	}
+}
+
+// acceptWithin calls ln.Accept, closing ln if nothing comes within d.
+func acceptWithin(ln *ms.Listener, d time.Duration) (net.Conn, error) {
+	type res struct {
+		c   net.Conn
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		c, err := ln.Accept()
+		ch <- res{c, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.c, r.err
+	case <-time.After(d):
+		ln.Close()
+		r := <-ch
+		if r.c != nil {
+			r.c.Close()
+		}
+		return nil, fmt.Errorf("nothing accepted within %v", d)
 	}
 }
 
@@ -884,7 +944,7 @@ func TestMaxHandshakesSharedByStacks(t *testing.T) {
 
 // TestSlowlorisWS: 1,000 conns that connect to a ws listener and never
 // send their HTTP request do not keep a legitimate ws~shs client out. (They
-// are the HTTP server's to time out, after the ws transport's 10s
+// are the HTTP server's to time out, after the ws transport's 5 s
 // ReadHeaderTimeout; the listener's limits apply after the upgrade.)
 func TestSlowlorisWS(t *testing.T) {
 	const n = 1000
@@ -1018,4 +1078,51 @@ func TestSHSStackCuts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHandshakeStepTimeout: an shs client that stops after the TCP
+// connect, or after a valid hello, is closed after HandshakeStepTimeout
+// although HandshakeTimeout is far off, and reported as a timeout.
+func TestHandshakeStepTimeout(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		hello bool
+	}{{"silent", false}, {"after hello", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			errs := newErrLog(10)
+			lc := &ms.ListenConfig{HandshakeStepTimeout: 100 * time.Millisecond, HandshakeTimeout: time.Minute, OnError: errs.add}
+			ln := listen(t, lc, "net:127.0.0.1:0~shs")
+			c := dialSilent(t, tcpTarget(t, ln), 1)[0]
+			if tt.hello {
+				if _, err := c.Write(validHello(t)); err != nil {
+					t.Fatal(err)
+				}
+				var msg2 [64]byte
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := io.ReadFull(c, msg2[:]); err != nil {
+					t.Fatalf("no answer to a valid hello: %v", err)
+				}
+			}
+			expectClosedByPeer(t, c, "a stalled handshake")
+			errs.wait(t, 1, 10*time.Second)
+			err := errs.all()[0]
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "HandshakeStepTimeout") {
+				t.Errorf("OnError: %v, want DeadlineExceeded naming HandshakeStepTimeout", err)
+			}
+		})
+	}
+}
+
+// validHello is a first shs message for the main network's app key (an
+// HMAC of a random ephemeral key, then the key).
+func validHello(t testing.TB) []byte {
+	appKey, err := base64.StdEncoding.DecodeString("1KHLiKZvAvjbY1ziZEHMXawbCEIM6qwjCDm3VYRan/s=")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eph := make([]byte, 32)
+	rand.Read(eph)
+	m := hmac.New(sha512.New, appKey) // libsodium crypto_auth: HMAC-SHA-512 cut to 32 bytes
+	m.Write(eph)
+	return append(m.Sum(nil)[:32], eph...)
 }

@@ -41,13 +41,25 @@ type ListenConfig struct {
 	// (10s).
 	HandshakeTimeout time.Duration
 
+	// HandshakeStepTimeout bounds each step of a handshake whose
+	// transform reports its steps (stack.HandshakeProgress; shs does: its
+	// start, the client's hello, the client's authentication): a conn
+	// that makes no step for that long is closed. Zero or negative means
+	// DefaultHandshakeStepTimeout (5s). HandshakeTimeout still bounds the
+	// whole.
+	HandshakeStepTimeout time.Duration
+
 	// MaxHandshakes bounds the handshakes in flight over all stacks of the
-	// listener. While that many run, each stack holds at most one more
-	// conn, accepted and waiting for a slot, and takes no other from its
-	// transport: new clients wait in the kernel's accept backlog (beyond
-	// it, their connects are refused or retried by the kernel) until a
-	// slot frees, at the latest after HandshakeTimeout. Zero or negative
-	// means DefaultMaxHandshakes (1024).
+	// listener; a conn holds its slot from the moment its stack accepts
+	// it until Accept returns it. When all are taken, a new conn takes the
+	// slot of the handshake that has gone longest without progress (since
+	// its start, or its transform's last step), which is closed and
+	// reported to OnError wrapping ErrShed: stalled handshakes cannot
+	// make new clients wait, on any stack. Only finished handshakes
+	// waiting for Accept are never shed; when they hold every slot, each
+	// stack holds at most one more conn, waiting for a slot, and takes no
+	// other from its transport: new clients wait in the kernel's accept
+	// backlog. Zero or negative means DefaultMaxHandshakes (1024).
 	MaxHandshakes int
 
 	// MaxHandshakesPerIP, if positive, bounds the handshakes in flight
@@ -95,9 +107,10 @@ type Listener struct {
 	closeOnce sync.Once
 	ctx       context.Context // cancelled by Close; bounds handshakes
 	cancel    context.CancelFunc
-	sem       chan struct{}  // one token per handshake in flight
+	slots     *slots         // handshakes in flight
 	perIP     *sourceLimiter // nil without MaxHandshakesPerIP
 	timeout   time.Duration  // handshake timeout
+	stepTO    time.Duration  // handshake step timeout
 	wg        sync.WaitGroup
 
 	mu      sync.Mutex
@@ -148,11 +161,15 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 	if max <= 0 {
 		max = DefaultMaxHandshakes
 	}
-	l.sem = make(chan struct{}, max)
+	l.slots = newSlots(max)
 	l.perIP = newSourceLimiter(lc.MaxHandshakesPerIP)
 	l.timeout = lc.HandshakeTimeout
 	if l.timeout <= 0 {
 		l.timeout = DefaultHandshakeTimeout
+	}
+	l.stepTO = lc.HandshakeStepTimeout
+	if l.stepTO <= 0 {
+		l.stepTO = DefaultHandshakeStepTimeout
 	}
 	fail := func(i int, a msaddr.Address, err error) (*Listener, error) {
 		for _, s := range l.stacks {
@@ -333,20 +350,21 @@ func (l *Listener) acceptLoop(s *listenStack) {
 			continue
 		}
 		l.traceAccept(s, raw, nil)
-		// Backpressure: while every slot is taken, this stack holds this
-		// one conn and stops accepting; later clients wait in the
-		// kernel's backlog. Taking the slot after Accept (not before)
-		// keeps a stack without clients from holding a slot that another
-		// stack's clients need.
-		select {
-		case l.sem <- struct{}{}:
-		case <-l.closed:
+		// Taking the slot after Accept (not before) keeps a stack
+		// without clients from holding a slot that another stack's
+		// clients need. acquire sheds the most stalled handshake if
+		// needed; it waits only while finished handshakes wait for
+		// Accept (backpressure: later clients wait in the kernel's
+		// backlog).
+		sl := newSlot(l.ctx, l.stepTO)
+		if !l.slots.acquire(sl, l.closed) {
+			sl.end()
 			release()
 			raw.Close()
 			return
 		}
 		l.wg.Add(1)
-		go l.handshake(s, raw, release)
+		go l.handshake(s, raw, release, sl)
 	}
 }
 
@@ -382,10 +400,12 @@ func isTemporary(err error) bool {
 }
 
 // handshake runs the transforms of s over raw and hands the result to
-// Accept. It owns one slot of l.sem and the per-source slot release frees.
-func (l *Listener) handshake(s *listenStack, raw net.Conn, release func()) {
+// Accept. It owns sl, a slot of l.slots, and the per-source slot release
+// frees.
+func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *slot) {
 	defer l.wg.Done()
-	defer func() { <-l.sem }()
+	defer l.slots.release(sl)
+	defer sl.end()
 	defer release()
 	tr := l.lc.Trace
 	var info HandshakeInfo
@@ -397,14 +417,26 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func()) {
 		}
 		start = time.Now()
 	}
-	ctx, cancel := context.WithTimeout(l.ctx, l.timeout)
+	ctx, cancel := context.WithTimeout(sl.ctx, l.timeout)
 	defer cancel()
 	layers, failed, err := upgrade(ctx, raw, len(s.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return s.transforms[i].Server(ctx, conn)
 	})
+	if err == nil && !l.slots.finished(sl) {
+		// Shed just as it finished.
+		top(raw, layers).Close()
+		raw.Close()
+		err, failed = context.Cause(sl.ctx), len(layers)-1
+	}
 	if err != nil {
 		if failed >= 0 {
-			if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			switch cause := context.Cause(ctx); {
+			case ctx.Err() == nil:
+			case cause == ErrShed:
+				err = fmt.Errorf("%w: %s gone longest without progress (%w)", ErrShed, raw.RemoteAddr(), err)
+			case cause == errStepTimeout:
+				err = fmt.Errorf("timed out: no progress within %v (HandshakeStepTimeout): %w (%w)", l.stepTO, context.DeadlineExceeded, err)
+			case !errors.Is(err, ctx.Err()):
 				err = fmt.Errorf("timed out after %v: %w (%w)", l.timeout, ctx.Err(), err)
 			}
 			err = handshakeError(s.name, s.names[failed], err)

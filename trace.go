@@ -108,7 +108,7 @@ const (
 	ReasonTimeout      = "timeout"      // a deadline ran out
 	ReasonCanceled     = "canceled"     // the ctx was cancelled or the listener closed
 	ReasonRefused      = "refused"      // a DialPolicy or AcceptPolicy refused
-	ReasonOverLimit    = "over-limit"   // MaxHandshakesPerIP
+	ReasonOverLimit    = "over-limit"   // MaxHandshakesPerIP, or shed at MaxHandshakes
 	ReasonNetworkKey   = "network-key"  // shs: the peer is on another network or is not shs
 	ReasonServerKey    = "server-key"   // shs: the client expected another server key
 	ReasonRejected     = "rejected"     // shs: the server hung up after the client authenticated
@@ -129,7 +129,7 @@ func FailureReason(err error) string {
 		return ""
 	case errors.Is(err, ErrRefused):
 		return ReasonRefused
-	case errors.Is(err, ErrOverLimit):
+	case errors.Is(err, ErrOverLimit), errors.Is(err, ErrShed):
 		return ReasonOverLimit
 	case errors.Is(err, shs.ErrUnauthorized):
 		return ReasonUnauthorized

@@ -147,14 +147,12 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Backpressure: a net listener leaves clients in the kernel's backlog
 	// while the application does not accept; here they would pile up as
 	// upgraded conns and goroutines. Refuse beyond MaxPending instead.
-	select {
-	case l.pending <- struct{}{}:
-		defer func() { <-l.pending }()
-	default:
+	if !l.takePending(r) {
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "ws: too many connections waiting to be accepted", http.StatusServiceUnavailable)
 		return
 	}
+	defer func() { <-l.pending }()
 	if err := l.origins.check(r); err != nil {
 		l.srv.ErrorLog.Printf("%s: refused upgrade from %s: %v", l.addr, raw.RemoteAddr(), err)
 		http.Error(w, err.Error(), http.StatusForbidden)
@@ -179,6 +177,33 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case <-l.done:
 		_ = c.Close()
 	}
+}
+
+// pendingWait is how long an upgrade waits for room among the conns
+// waiting for Accept before it is refused with 503. While the multiserver
+// listener takes conns as fast as they come (it sheds stalled handshakes
+// rather than stop), the queue is full only for moments, and a client is
+// better served late than refused; a program that stopped calling Accept
+// still refuses every upgrade within this time.
+const pendingWait = time.Second
+
+// takePending takes a token of l.pending for r, waiting up to pendingWait.
+func (l *Listener) takePending(r *http.Request) bool {
+	select {
+	case l.pending <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(pendingWait)
+	defer t.Stop()
+	select {
+	case l.pending <- struct{}{}:
+		return true
+	case <-t.C:
+	case <-r.Context().Done():
+	case <-l.done:
+	}
+	return false
 }
 
 func isUpgrade(r *http.Request) bool {

@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/crypto/nacl/auth"
 	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 // Message sizes on the wire.
@@ -413,12 +415,16 @@ func Client(rw io.ReadWriter, s *State) (Keys, error) {
 // error refuses the client (nothing more is written).
 func Server(ctx context.Context, rw io.ReadWriter, s *State, authorize func(context.Context, ed25519.PublicKey) error) (Keys, error) {
 	var buf [AuthSize]byte
+	// Each step reported to a listener gets its own deadline; a step is
+	// a message received and checked, so bytes alone buy no time.
+	stack.HandshakeProgress(ctx)
 	if err := readMsg(rw, buf[:HelloSize], "its hello (msg1)"); err != nil {
 		return Keys{}, err
 	}
 	if err := s.CheckHello(buf[:HelloSize]); err != nil {
 		return Keys{}, err
 	}
+	stack.HandshakeProgress(ctx)
 	// The client computes aB right after sending msg1 and reads msg2 only
 	// then; the server computes its aB in the same time. On a synchronous
 	// conn (net.Pipe) writing msg2 first would block until the client
@@ -439,6 +445,7 @@ func Server(ctx context.Context, rw io.ReadWriter, s *State, authorize func(cont
 	if err := s.VerifyClientAuth(buf[:]); err != nil {
 		return Keys{}, err
 	}
+	stack.HandshakeProgress(ctx)
 	if authorize != nil {
 		if err := authorize(ctx, s.RemoteKey()); err != nil {
 			return Keys{}, err
