@@ -109,8 +109,8 @@ type Options struct {
 	CloseTimeout time.Duration
 
 	// MaxPending bounds the upgraded conns waiting for Accept; beyond it
-	// upgrade requests get 503 Service Unavailable. Zero means
-	// DefaultMaxPending.
+	// an upgrade request waits up to a second for room, then gets 503
+	// Service Unavailable. Zero means DefaultMaxPending.
 	MaxPending int
 
 	// MaxHeaderBytes bounds the request line and headers of each request
