@@ -234,3 +234,19 @@ func TestResolveRedactsSeeds(t *testing.T) {
 		t.Errorf("error %v: want the seeds redacted", err)
 	}
 }
+
+// TestServer checks that Server asks the server it is given and that its
+// errors name that server, not the system's.
+func TestServer(t *testing.T) {
+	srv := dnstest.Start(t)
+	srv.Set("_multiserver.here.example", "net:10.7.0.1:1~shs:"+keyA)
+	r := dnsaddr.Resolver{TXT: dnsaddr.Server(srv.Addr)}
+	res, err := r.Resolve(context.Background(), msaddr.MustParse("dns:here.example")[0])
+	if err != nil || len(res.Alternatives) != 1 {
+		t.Fatalf("Resolve: %v, %v", res, err)
+	}
+	_, err = r.Resolve(context.Background(), msaddr.MustParse("dns:nxdomain.example")[0])
+	if err == nil || !strings.Contains(err.Error(), "on "+srv.Addr) {
+		t.Errorf("error %v does not name the server %s", err, srv.Addr)
+	}
+}

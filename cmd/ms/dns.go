@@ -50,7 +50,7 @@ func (f *dnsFlags) register(fs *flag.FlagSet) {
 
 // resolver returns the resolver --dns-server asks for, or nil for the
 // system's.
-func (f *dnsFlags) resolver() (*net.Resolver, error) {
+func (f *dnsFlags) resolver() (dnsaddr.TXTResolver, error) {
 	if f.server == "" {
 		return nil, nil
 	}
@@ -59,11 +59,7 @@ func (f *dnsFlags) resolver() (*net.Resolver, error) {
 	} else if _, err := msaddr.ParsePort(port); err != nil {
 		return nil, usageError{fmt.Errorf("--dns-server: %w", err)}
 	}
-	server := f.server
-	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, server)
-	}}, nil
+	return dnsaddr.Server(f.server), nil
 }
 
 // dnsParser checks dns: sections for ms addr and ms dial --local.
@@ -132,10 +128,7 @@ func runResolve(ctx context.Context, e *env, f *dnsFlags, timeout time.Duration,
 	}
 	m, _ := msaddr.Parse(addrs) // checkDialAddr parsed it
 	_, transforms := parsers()
-	r := dnsaddr.Resolver{}
-	if txt != nil {
-		r.TXT = txt
-	}
+	r := dnsaddr.Resolver{TXT: txt}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	warnUnpinned(e, addrs)

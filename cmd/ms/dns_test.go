@@ -192,7 +192,7 @@ func TestDialAndResolveDNS(t *testing.T) {
 	})
 	t.Run("resolve nxdomain", func(t *testing.T) {
 		code, stdout, stderr := runMS(t, nil, "resolve", server, "dns:nothing.example~shs:"+key)
-		if code != 1 || stdout != "" || !strings.Contains(stderr, "_multiserver.nothing.example.") {
+		if code != 1 || stdout != "" || !strings.Contains(stderr, "_multiserver.nothing.example. on "+dns.Addr) {
 			t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 		}
 	})
