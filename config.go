@@ -56,6 +56,10 @@ type Config struct {
 	// Trace.
 	Trace *Trace
 
+	// ConnSet, if not nil, is offered every conn that finished its
+	// handshake and keeps at most one per remote key; see ConnSet.
+	ConnSet *ConnSet
+
 	// Transports adds transports, replacing a built-in transport of the
 	// same name. Two with one name, or one named like a transform, is a
 	// configuration error.

@@ -18,6 +18,7 @@ type Conn struct {
 	local    *Addr
 	remote   *Addr
 	stack    string
+	dialed   bool // made by a Dialer
 }
 
 // NetConn returns the conn at the top of the stack (for shs, the

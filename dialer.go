@@ -119,6 +119,17 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 }
 
 func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
+	c, err := d.dialAll(ctx, addr)
+	if err != nil || d.ConnSet == nil {
+		return c, err
+	}
+	if err := d.ConnSet.Add(c.(*Conn)); err != nil {
+		return nil, fmt.Errorf("multiserver: dial %s: %w", addr, err)
+	}
+	return c, nil
+}
+
+func (d *Dialer) dialAll(ctx context.Context, addr string) (net.Conn, error) {
 	st, err := d.resolved.stacks(&d.Config)
 	if err != nil {
 		return nil, err
@@ -370,7 +381,7 @@ func (d *Dialer) handshake(parent, ctx context.Context, to time.Duration, c cand
 		names[i] = f.Name()
 	}
 	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
-	return &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: c.name}, nil
+	return &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: c.name, dialed: true}, nil
 }
 
 // attemptError says so when err ended an attempt because the attempt's

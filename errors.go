@@ -35,6 +35,9 @@ var (
 	// *DialError) and of a ListenConfig's AcceptPolicy (reported to
 	// OnError).
 	ErrRefused = errors.New("multiserver: refused by policy")
+	// ErrDuplicate reports a conn a ConnSet closed because it holds a
+	// better conn to the same peer.
+	ErrDuplicate = errors.New("multiserver: duplicate conn to a peer")
 )
 
 // A DialError reports that every alternative of an address failed. It

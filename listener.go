@@ -459,6 +459,14 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *s
 		}
 		traced(tr, c, false)
 	}
+	if set := l.lc.ConnSet; set != nil {
+		if err := set.Add(c); err != nil {
+			if !l.isClosed() {
+				l.report(fmt.Errorf("%s: %w", s.name, err))
+			}
+			return
+		}
+	}
 	// The slot is held until Accept takes the conn, so a program that stops
 	// calling Accept stops the listener instead of piling up conns.
 	select {

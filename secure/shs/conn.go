@@ -3,6 +3,7 @@ package shs
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"sync"
@@ -32,12 +33,13 @@ type Conn struct {
 	cfg      *Config
 	isClient bool
 
-	hsMu   sync.Mutex // serialises handshakes
-	hsDone atomic.Bool
-	hsErr  error // guarded by hsMu
-	local  ed25519.PublicKey
-	remote ed25519.PublicKey
-	auth   any
+	hsMu    sync.Mutex // serialises handshakes
+	hsDone  atomic.Bool
+	hsErr   error // guarded by hsMu
+	local   ed25519.PublicKey
+	remote  ed25519.PublicKey
+	auth    any
+	session [32]byte
 
 	closed      atomic.Bool
 	sentGoodbye atomic.Bool // the goodbye went out whole
@@ -194,6 +196,13 @@ func (c *Conn) handshake(ctx context.Context) (ret error) {
 	}
 	c.local = lt.Public
 	c.remote = st.RemoteKey()
+	// The hello MACs start the box-stream nonces: the client's is its
+	// DecNonce and the server's EncNonce.
+	clientMAC, serverMAC := keys.DecNonce, keys.EncNonce
+	if !c.isClient {
+		clientMAC, serverMAC = keys.EncNonce, keys.DecNonce
+	}
+	c.session = sha256.Sum256(append(clientMAC[:], serverMAC[:]...))
 	c.in.key.Set(&keys.DecKey)
 	c.in.nonce, c.in.maxBody = keys.DecNonce, maxBody
 	c.out.key.Set(&keys.EncKey)
@@ -327,6 +336,18 @@ func (c *Conn) RemoteKey() ed25519.PublicKey {
 		return nil
 	}
 	return c.remote
+}
+
+// SessionID returns a value that both ends of the conn compute alike
+// and that no other conn shares, once the handshake has completed (the
+// zero value before): the SHA-256 of the two hello MACs, which were sent
+// in the clear, so it is no secret. It lets both peers agree on an order
+// of their conns, as multiserver.ConnSet does.
+func (c *Conn) SessionID() [32]byte {
+	if !c.hsDone.Load() {
+		return [32]byte{}
+	}
+	return c.session
 }
 
 // LocalKey returns the long-term public key this side authenticated with
