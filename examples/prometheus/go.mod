@@ -7,6 +7,7 @@ replace github.com/go-multiserver/multiserver => ../..
 require (
 	github.com/go-multiserver/multiserver v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
+	go.uber.org/goleak v1.3.0
 )
 
 require (
