@@ -33,14 +33,28 @@ func testKey(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
-// freePort returns a UDP port nobody uses now.
+// freePort returns a UDP port nobody else uses until the test ends.
 func freePort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	// The socket stays open, with SO_REUSEADDR and SO_REUSEPORT, until the
+	// test ends: the port is then not handed out to anyone else (another
+	// test process picking a free port), while the test's own sockets can
+	// still bind it.
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		rc.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			if err == nil {
+				err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			}
+		})
+		return err
+	}}
+	c, err := lc.ListenPacket(context.Background(), "udp4", "0.0.0.0:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
