@@ -227,8 +227,13 @@ func TestMaxHandshakesShedsStalled(t *testing.T) {
 func TestMaxHandshakesBackpressure(t *testing.T) {
 	const max = 3
 	g := newGauge(helloTransform{}, 100)
+	finished := make(chan struct{}, 100)
 	lc := &ms.ListenConfig{
-		Config:           ms.Config{Transforms: []stack.Transform{g}},
+		// HandshakeDone comes after the slot is marked finished.
+		Config: ms.Config{
+			Transforms: []stack.Transform{g},
+			Trace:      &ms.Trace{HandshakeDone: func(ms.HandshakeInfo) { finished <- struct{}{} }},
+		},
 		MaxHandshakes:    max,
 		HandshakeTimeout: time.Minute,
 	}
@@ -249,6 +254,13 @@ func TestMaxHandshakesBackpressure(t *testing.T) {
 		hello()
 	}
 	g.waitStarted(t, max, 10*time.Second)
+	for range max {
+		select {
+		case <-finished:
+		case <-time.After(10 * time.Second):
+			t.Fatal("handshakes did not finish within 10 s")
+		}
+	}
 	late := hello()
 	select {
 	case <-g.started:
