@@ -18,16 +18,19 @@ var addrCmd = &command{
 	args:    "ADDRS",
 	summary: "parse and check an address, print its alternatives and sections",
 	detail: `Parse ADDRS and print each alternative (separated by ';') and each of its
-sections (separated by '~') with their arguments, unescaped. Sections of the
-stacks ms knows are also checked the way ms dial checks them (hosts, ports,
-keys), and their canonical form is printed when it differs. Invite seeds
-(shs:KEY:SEED) are printed as '*'. On bad input the error and its byte
-position go to stderr and the exit status is 2.
+sections (separated by '~'). Sections of the stacks ms knows are checked the
+way ms dial checks them (hosts, ports, keys) and shown as the stack reads
+them (host and port, URL, path, server key), with the canonical form of the
+alternative when it differs; other sections are shown as their raw fields.
+Invite seeds (shs:KEY:SEED) are printed as '*'. On bad input the error and
+its byte position go to stderr and the exit status is 2; so it is when no
+alternative uses a stack ms knows, since ms dial refuses such an address.
+Listen addresses (port 0, shs without a key) need --syntax.
 
 Text output, one block per alternative:
     alternative 1 (net~shs): net:127.0.0.1:8008~shs:<key>
-      net "127.0.0.1" "8008"
-      shs "<key>"`,
+      net host "127.0.0.1" port 8008
+      shs server key @<key>.ed25519`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		asJSON := fs.Bool("json", false, "print JSON instead of text")
 		syntax := fs.Bool("syntax", false, "check the grammar only, not the sections (for listen addresses such as net:127.0.0.1:0~shs)")
@@ -56,9 +59,10 @@ type altJSON struct {
 }
 
 type sectionJSON struct {
-	Name string   `json:"name"`
-	Args []string `json:"args"`
-	ID   string   `json:"id,omitempty"` // the @id of an shs key
+	Name    string   `json:"name"`
+	Args    []string `json:"args"`
+	ID      string   `json:"id,omitempty"`      // the @id of an shs key
+	Meaning string   `json:"meaning,omitempty"` // what the stack reads in it, when checked
 }
 
 // A posError is an error at a byte position of the input.
@@ -82,10 +86,37 @@ func runAddr(e *env, in string, asJSON, syntaxOnly bool) int {
 			e.errorf("%v", err)
 			return exitFailure
 		}
-		return exitOK
+		if syntaxOnly {
+			return exitOK
+		}
+		return unknownStatus(e, out)
 	}
 	writeAddrText(e.stdout, out)
-	return exitOK
+	if syntaxOnly {
+		return exitOK
+	}
+	return unknownStatus(e, out)
+}
+
+// unknownStatus is exitUsage, with a message, when no alternative uses a
+// stack ms knows: ms dial refuses such an address, so ms addr does too.
+func unknownStatus(e *env, out *addrJSON) int {
+	for _, a := range out.Alternatives {
+		if a.Checked {
+			return exitOK
+		}
+	}
+	for _, a := range out.Alternatives {
+		if !strings.Contains(a.Address, ":") || len(a.Stack) == 0 {
+			continue
+		}
+		if strings.HasPrefix(a.Stack, "tcp") {
+			e.errorf("no alternative uses a stack ms knows; the TCP transport is called net (net:HOST:PORT)")
+			return exitUsage
+		}
+	}
+	e.errorf("no alternative uses a stack ms knows (transports net, ws, wss, unix, onion, serial, dns; transforms shs, noauth)")
+	return exitUsage
 }
 
 func writeAddrText(w io.Writer, out *addrJSON) {
@@ -96,6 +127,10 @@ func writeAddrText(w io.Writer, out *addrJSON) {
 		}
 		for _, s := range a.Sections {
 			fmt.Fprintf(w, "  %s", s.Name)
+			if s.Meaning != "" {
+				fmt.Fprintf(w, " %s\n", s.Meaning)
+				continue
+			}
 			for _, arg := range s.Args {
 				fmt.Fprintf(w, " %s", strconv.Quote(arg))
 			}
@@ -149,10 +184,17 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 			default:
 				c, err := p.Parse(s)
 				if err != nil {
-					return nil, &posError{input: in, offset: off, err: fmt.Errorf("alternative %d (%s), %s %q at byte %d: %w", i+1, alt.Stack, role, s.Name, off, err)}
+					at := argOffset(s, err, off)
+					hint, hintAt := sectionHint(s, err, off)
+					if hintAt >= 0 {
+						at = hintAt
+					}
+					err = fmt.Errorf("alternative %d (%s), %s %q at byte %d: %w%s", i+1, alt.Stack, role, s.Name, at, err, hint)
+					return nil, &posError{input: in, offset: at, err: err}
 				}
 				canon[j] = c
 				sj.ID = sectionID(c)
+				sj.Meaning = meaning(c)
 			}
 			alt.Sections = append(alt.Sections, sj)
 		}
@@ -162,6 +204,62 @@ func describe(in string, syntaxOnly bool) (*addrJSON, *posError) {
 		out.Alternatives = append(out.Alternatives, alt)
 	}
 	return out, nil
+}
+
+// meaning says what a stack reads in a checked section, in its terms:
+// "host "::1" port 8008" for net:::1:8008, "url ws://h:2" for ws://h:2.
+// It is "" where the raw fields say it as well.
+func meaning(s msaddr.Section) string {
+	switch s.Name {
+	case "net", "onion":
+		host, port, err := msaddr.HostPort(s)
+		if err != nil {
+			return ""
+		}
+		return fmt.Sprintf("host %s port %d", strconv.Quote(host), port)
+	case "ws", "wss":
+		return "url " + strconv.Quote(s.Name+":"+strings.Join(s.Args, ":"))
+	case "unix":
+		return "path " + strconv.Quote(strings.Join(s.Args, ":"))
+	case "shs":
+		if len(s.Args) == 0 {
+			return ""
+		}
+		m := "server key " + sectionID(s)
+		if len(s.Args) > 1 {
+			m += " and an invite seed (*)"
+		}
+		return m
+	}
+	return ""
+}
+
+// argOffset points a section error at the argument it is about where that
+// is known (a port is the last argument of a host-and-port section), else
+// at the section.
+func argOffset(s msaddr.Section, err error, off int) int {
+	if len(s.Args) < 2 || !strings.Contains(err.Error(), "port") {
+		return off
+	}
+	// The formatted section is the input byte for byte (see describe).
+	f := s.String()
+	last := msaddr.Section{Name: "x", Args: s.Args[len(s.Args)-1:]}.String()
+	return off + len(f) - (len(last) - len("x:"))
+}
+
+// sectionHint adds what probably went wrong to a section error, and the
+// byte it is about (-1: none in particular).
+func sectionHint(s msaddr.Section, err error, off int) (string, int) {
+	f := s.String()
+	for _, t := range []string{"-shs", "-noauth", "+shs", "_shs"} {
+		if i := strings.Index(f, t); i >= 0 {
+			return "; sections of one alternative are joined with '~' (net:HOST:PORT~shs:KEY)", off + i
+		}
+	}
+	if s.Name == "shs" && len(s.Args) == 0 || strings.Contains(err.Error(), "port 0") {
+		return "; for a listen address (port 0, shs without a key), check with ms addr --syntax", -1
+	}
+	return "", -1
 }
 
 // offsets returns the byte offset of every section of m in m.String(),

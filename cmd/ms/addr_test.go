@@ -23,29 +23,40 @@ func TestAddrText(t *testing.T) {
 			"net and ws with shs",
 			"net:127.0.0.1:8008~shs:" + testKey + ";ws://127.0.0.1:8989~shs:" + testKey,
 			"alternative 1 (net~shs): net:127.0.0.1:8008~shs:" + testKey + "\n" +
-				"  net \"127.0.0.1\" \"8008\"\n" +
-				"  shs \"" + testKey + "\" (@" + testKey + ".ed25519)\n" +
+				"  net host \"127.0.0.1\" port 8008\n" +
+				"  shs server key @" + testKey + ".ed25519\n" +
 				"alternative 2 (ws~shs): ws://127.0.0.1:8989~shs:" + testKey + "\n" +
-				"  ws \"//127.0.0.1\" \"8989\"\n" +
-				"  shs \"" + testKey + "\" (@" + testKey + ".ed25519)\n",
+				"  ws url \"ws://127.0.0.1:8989\"\n" +
+				"  shs server key @" + testKey + ".ed25519\n",
+		},
+		{
+			// What the stack understands, not the raw ':'-split fields.
+			"IPv6 and ws",
+			"net:::1:8008;ws://h:2",
+			"alternative 1 (net): net:::1:8008\n" +
+				"  net host \"::1\" port 8008\n" +
+				"alternative 2 (ws): ws://h:2\n" +
+				"  ws url \"ws://h:2\"\n",
 		},
 		{
 			"escapes and canonical form",
 			"net:Example.COM:0080;unix:/tmp/a!~b:c~noauth",
 			"alternative 1 (net): net:Example.COM:0080\n" +
 				"  canonical: net:Example.COM:80\n" +
-				"  net \"Example.COM\" \"0080\"\n" +
+				"  net host \"Example.COM\" port 80\n" +
 				"alternative 2 (unix~noauth): unix:/tmp/a!~b:c~noauth\n" +
-				"  unix \"/tmp/a~b\" \"c\"\n" +
+				"  unix path \"/tmp/a~b:c\"\n" +
 				"  noauth\n",
 		},
 		{
-			"unknown stack",
-			"carrier:pigeon~shs:" + testKey,
+			"unknown stack next to a known one",
+			"carrier:pigeon~shs:" + testKey + ";net:h:1",
 			"alternative 1 (carrier~shs): carrier:pigeon~shs:" + testKey + "\n" +
 				"  carrier \"pigeon\"\n" +
-				"  shs \"" + testKey + "\" (@" + testKey + ".ed25519)\n" +
-				"  (not checked: a section unknown to ms)\n",
+				"  shs server key @" + testKey + ".ed25519\n" +
+				"  (not checked: a section unknown to ms)\n" +
+				"alternative 2 (net): net:h:1\n" +
+				"  net host \"h\" port 1\n",
 		},
 	}
 	for _, tt := range tests {
@@ -72,9 +83,9 @@ func TestAddrJSON(t *testing.T) {
 	id := "@" + testKey + ".ed25519"
 	want := addrJSON{Address: in, Alternatives: []altJSON{
 		{Address: "net:127.0.0.1:8008~shs:" + testKey, Stack: "net~shs", Canonical: "net:127.0.0.1:8008~shs:" + testKey, Checked: true,
-			Sections: []sectionJSON{{Name: "net", Args: []string{"127.0.0.1", "8008"}}, {Name: "shs", Args: []string{testKey}, ID: id}}},
+			Sections: []sectionJSON{{Name: "net", Args: []string{"127.0.0.1", "8008"}, Meaning: `host "127.0.0.1" port 8008`}, {Name: "shs", Args: []string{testKey}, ID: id, Meaning: "server key " + id}}},
 		{Address: "unix:/run/x.sock~noauth", Stack: "unix~noauth", Canonical: "unix:/run/x.sock~noauth", Checked: true,
-			Sections: []sectionJSON{{Name: "unix", Args: []string{"/run/x.sock"}}, {Name: "noauth", Args: []string{}}}},
+			Sections: []sectionJSON{{Name: "unix", Args: []string{"/run/x.sock"}, Meaning: `path "/run/x.sock"`}, {Name: "noauth", Args: []string{}}}},
 	}}
 	gotB, _ := json.Marshal(got)
 	wantB, _ := json.Marshal(want)
@@ -100,9 +111,12 @@ func TestAddrErrors(t *testing.T) {
 		{"trailing tilde", "net:h:1~", 7, "trailing '~'"},
 		{"empty alternative", "net:h:1;;ws://h", 8, "empty section"},
 		{"bad escape", "net:h!x:1", 5, "'!' may escape only"},
-		{"bad port", "net:127.0.0.1:1~noauth;net:h:99999~noauth", 23, "alternative 2 (net~noauth), transport \"net\" at byte 23"},
+		{"bad port", "net:127.0.0.1:1~noauth;net:h:99999~noauth", 29, "alternative 2 (net~noauth), transport \"net\" at byte 29"},
 		{"bad shs key", "net:h:1~shs:AAAA", 8, "alternative 1 (net~shs), transform \"shs\" at byte 8"},
-		{"listen form without --syntax", "net:h:1~shs", 8, "transform \"shs\" at byte 8"},
+		{"listen form without --syntax", "net:h:1~shs", 8, "transform \"shs\" at byte 8: multiserver: invalid address section: shs takes a key"},
+		{"listen form points to --syntax", "net:h:1~shs", 8, "check with ms addr --syntax"},
+		{"'-' for '~'", "net:h:8008-shs:" + testKey, 10, "port \"" + testKey + "\" out of range; sections of one alternative are joined with '~'"},
+		{"port out of range at the port", "net:h:99999~noauth", 6, "port 99999 out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +135,16 @@ func TestAddrErrors(t *testing.T) {
 				t.Errorf("caret at column %d, want %d (byte %d)\n%s\n%s", col, 2+tt.offset, tt.offset, lines[1], lines[2])
 			}
 		})
+	}
+	// An address ms dial refuses (no stack ms knows) is not fine for ms addr.
+	for _, in := range []string{"tcp:127.0.0.1:8008", "carrier:pigeon~shs:" + testKey} {
+		code, stdout, stderr := runMS(t, nil, "addr", in)
+		if code != 2 || !strings.Contains(stdout, "not checked") || !strings.Contains(stderr, "no alternative uses a stack ms knows") {
+			t.Errorf("ms addr %s: exit %d, stdout %q, stderr %q; want 2 and why", in, code, stdout, stderr)
+		}
+	}
+	if _, _, stderr := runMS(t, nil, "addr", "tcp:h:1"); !strings.Contains(stderr, "called net") {
+		t.Errorf("tcp: no hint that the transport is called net: %q", stderr)
 	}
 	if code, _, _ := runMS(t, nil, "addr"); code != 2 {
 		t.Errorf("addr without argument: exit %d, want 2", code)
@@ -174,7 +198,7 @@ func TestAddrSeed(t *testing.T) {
 		code int
 		want string // in stdout or stderr
 	}{
-		{"text", []string{"addr", good}, 0, "shs \"" + testKey + "\" \"" + stars + "\""},
+		{"text", []string{"addr", good}, 0, "shs server key @" + testKey + ".ed25519 and an invite seed (*)\n"},
 		{"json", []string{"addr", "--json", good}, 0, `"address": "net:127.0.0.1:8008~shs:` + testKey + `:` + stars + `"`},
 		{"syntax error after the seed", []string{"addr", good + "~~"}, 2, "~shs:" + testKey + ":" + stars + "~~\n"},
 		{"bad seed", []string{"addr", "net:127.0.0.1:8008~shs:" + testKey + ":" + seed[:40]}, 2, ":" + strings.Repeat("*", 40) + "\n"},
