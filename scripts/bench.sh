@@ -18,7 +18,7 @@ uptime | tee "$OUT/load-before.txt"
 go version | tee "$OUT/go-version.txt"
 
 run shs-streams go test -run '^$' -benchmem -count=5 -benchtime=5x \
-	-bench '^Benchmark(Secretbox4K|(TCP|TLS|BoxStream)(OneWay|Echo))$' ./secure/shs/
+	-bench '^Benchmark(Secretbox4K|XSalsa4K|(TCP|TLS|BoxStream)(OneWay|Echo))$' ./secure/shs/
 run shs-handshakes go test -run '^$' -benchmem -count=5 -benchtime=1s \
 	-bench '^Benchmark(TCPConnect|TLSHandshakeTCP|HandshakeTCP|HandshakePipe|HandshakePipeUncached|HandshakeCrypto|X25519)$' ./secure/shs/
 run shs-curve go test -run '^$' -count=5 -bench '^Benchmark(Curve|X25519Ladder|X25519Portable|MulPeer)$' \
@@ -30,6 +30,7 @@ run http go test -run '^$' -benchmem -count=5 -benchtime=2000x -bench '^Benchmar
 run slowloris go test -run '^$' -count=3 -benchtime=200x -bench '^BenchmarkAcceptUnderSlowloris$' .
 if [ -d interop/node_modules ]; then
 	run interop go test -run '^$' -count=3 -benchtime=5x -bench '^BenchmarkNetSHS$' ./interop/
+	run cli-echo scripts/cli-bench.sh 6
 else
 	echo "interop: skipped (run: cd interop && npm ci)"
 fi
