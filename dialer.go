@@ -163,7 +163,11 @@ func (d *Dialer) dialAll(ctx context.Context, addr string) (net.Conn, error) {
 			sortAltErrors(errs)
 			return nil, &DialError{Addr: addr, Errs: errs, Lookups: lookups}
 		}
-		return nil, fmt.Errorf("%w in %q; this dialer knows %s", ErrNoStack, stackNames(alts), st.known())
+		names := stackNames(alts)
+		if names == "" { // only dns: alternatives pinned with unknown transforms
+			names = stackNames(given(m))
+		}
+		return nil, fmt.Errorf("%w in %q; this dialer knows %s", ErrNoStack, names, st.known())
 	}
 	return d.race(ctx, addr, cands, errs, lookups)
 }

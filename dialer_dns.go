@@ -72,3 +72,12 @@ func (d *Dialer) expandDNS(ctx context.Context, st *stackSet, m msaddr.Multi) (a
 	}
 	return alts, lookups, errs
 }
+
+// given returns the alternatives of m as dialAlts, unresolved.
+func given(m msaddr.Multi) []dialAlt {
+	alts := make([]dialAlt, len(m))
+	for i, a := range m {
+		alts[i] = dialAlt{index: i, addr: a}
+	}
+	return alts
+}

@@ -253,3 +253,15 @@ func TestDialDNSTimeoutBoundsLookups(t *testing.T) {
 		t.Fatalf("err %v: want a lookup timeout", err)
 	}
 }
+
+func TestDialDNSUnknownPin(t *testing.T) {
+	srv := dnstest.Start(t)
+	d := &ms.Dialer{Resolver: srv.Resolver()}
+	_, err := d.DialContext(context.Background(), "dns:peer.example~carrier:pigeon")
+	if !errors.Is(err, ms.ErrNoStack) || !strings.Contains(err.Error(), `"dns~carrier"`) {
+		t.Errorf("err %v: want ErrNoStack naming dns~carrier", err)
+	}
+	if n := srv.UDPQueries.Load(); n != 0 {
+		t.Errorf("%d lookups for an address this dialer cannot dial", n)
+	}
+}

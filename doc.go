@@ -25,6 +25,12 @@
 // the interfaces of package stack and are added through Config, exactly
 // like the built-in ones.
 //
+// An alternative dns:NAME (pinned: dns:NAME~shs:KEY) dials what NAME
+// publishes in TXT records at _multiserver.NAME: the Dialer looks them up
+// (Dialer.Resolver) and dials the alternatives they hold in its place.
+// Listener.DNSRecord prints the record that publishes a listener. See
+// package dnsaddr.
+//
 // The address grammar lives in package msaddr; scopes (device, local,
 // private, public) in package stack.
 package multiserver
