@@ -287,8 +287,6 @@ type outHalf struct {
 	mu    sync.Mutex
 	key   xsalsa.Key // secretbox key, HSalsa20 subkey cached
 	nonce [24]byte   // nonce of the next header
-	wn    [24]byte   // working nonce while sealing
-	hdr   [18]byte
 
 	// tail is the unsent rest of a packet whose first bytes went out
 	// before a write deadline fired: buf[tStart:tEnd]. It is sent before
@@ -359,22 +357,23 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 	var lens [writeBatch]int
 	for n < len(p) {
 		// Seal up to writeBatch packets into b with the working nonce.
-		out.wn = out.nonce
+		wn := out.nonce // working nonce while sealing
 		off, np, sealed := 0, 0, 0
 		for np < writeBatch && n+sealed < len(p) {
 			q := p[n+sealed:]
 			if len(q) > MaxPacketSize {
 				q = q[:MaxPacketSize]
 			}
-			hn := out.wn
-			increment(&out.wn)
+			hn := wn
+			increment(&wn)
 			// Body: MAC || ciphertext lands at off+18, so the ciphertext
 			// starts right after the 34-byte header box.
-			out.key.Seal(b[off+18:off+18], q, &out.wn)
-			increment(&out.wn)
-			out.hdr[0], out.hdr[1] = byte(len(q)>>8), byte(len(q))
-			copy(out.hdr[2:], b[off+18:off+headerSize])
-			out.key.Seal(b[off:off], out.hdr[:], &hn)
+			out.key.Seal(b[off+18:off+18], q, &wn)
+			increment(&wn)
+			var hdr [18]byte
+			hdr[0], hdr[1] = byte(len(q)>>8), byte(len(q))
+			copy(hdr[2:], b[off+18:off+headerSize])
+			out.key.Seal(b[off:off], hdr[:], &hn)
 			off += headerSize + len(q)
 			lens[np] = len(q)
 			np++
@@ -382,7 +381,7 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 		}
 		nw, err := c.conn.Write(b[:off])
 		if err == nil {
-			out.nonce = out.wn
+			out.nonce = wn
 			n += sealed
 			continue
 		}
