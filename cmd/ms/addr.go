@@ -76,7 +76,7 @@ func runAddr(e *env, in string, asJSON, syntaxOnly bool) int {
 	out, perr := describe(in, syntaxOnly)
 	if perr != nil {
 		e.errorf("%v", perr.err)
-		fmt.Fprintf(e.stderr, "  %s\n  %s^\n", caretSafe(msaddr.Redact(perr.input)), strings.Repeat(" ", caretColumn(perr.input, perr.offset)))
+		e.raw(fmt.Sprintf("  %s\n  %s^\n", caretSafe(msaddr.Redact(perr.input)), strings.Repeat(" ", caretColumn(perr.input, perr.offset))))
 		return exitUsage
 	}
 	if asJSON {

@@ -108,7 +108,7 @@ func (c *command) run(ctx context.Context, e *env, args []string) int {
 			io.WriteString(e.stdout, msg.String())
 			return exitOK
 		}
-		io.WriteString(e.stderr, msg.String())
+		e.raw(msg.String())
 		return exitUsage
 	}
 	fs.SetOutput(e.stderr)
@@ -122,6 +122,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", strings.TrimSpace(c.name+" "+c.sub), c.summary)
 	}
 	fmt.Fprint(w, "\nFlags go before the arguments and may be written -flag or --flag.\n")
+	fmt.Fprint(w, "ms --log-format json COMMAND ... logs one JSON object a line.\n")
 	fmt.Fprint(w, "Run 'ms help' for every flag, 'ms help COMMAND' or 'ms COMMAND -h' for one command.\n")
 }
 
@@ -147,6 +148,11 @@ Keys: --secret defaults to $HOME/.ssb/secret when it exists, otherwise a
 fresh key is made for the run (said on stderr). --app-key defaults to the
 Scuttlebutt main network key. Keys are standard base64 of 32 bytes, or ids
 of the form @<base64>.ed25519.
+
+Logs: --log-format json, before the command, writes every log line as one
+JSON object (log/slog: time, level, msg, cmd); the default text format
+writes "ms COMMAND: message". Progress lines are level INFO, warnings
+WARN, failures ERROR.
 
 `)
 	usage(w)

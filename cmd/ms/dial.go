@@ -96,7 +96,7 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 			return exitUsage
 		}
 		if note {
-			e.errorf("%s", ident.note())
+			e.infof("%s", ident.note())
 		}
 		return runTunnel(ctx, e, o.local, dial)
 	}
@@ -110,14 +110,14 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 		return exitCode(err)
 	}
 	if note {
-		e.errorf("%s", ident.note())
+		e.infof("%s", ident.note())
 	}
 	if hasDNS(addrs) {
 		stk := "?"
 		if mc, ok := c.(*ms.Conn); ok {
 			stk = mc.Stack()
 		}
-		e.errorf("connected over %s to %s", stk, c.RemoteAddr())
+		e.infof("connected over %s to %s", stk, c.RemoteAddr())
 	}
 	return pipeStdio(ctx, e, c)
 }
@@ -152,7 +152,7 @@ func runTunnel(ctx context.Context, e *env, local string, dial func(context.Cont
 		}
 		id := n.Add(1)
 		t.serve(c, func(c net.Conn) {
-			e.errorf("conn %d: from %s", id, c.RemoteAddr())
+			e.infof("conn %d: from %s", id, c.RemoteAddr())
 			r, err := dial(ctx)
 			if err != nil {
 				abort(c) // the local client must not read a normal end
@@ -163,7 +163,7 @@ func runTunnel(ctx context.Context, e *env, local string, dial func(context.Cont
 			if mc, ok := r.(*ms.Conn); ok {
 				stk = mc.Stack()
 			}
-			e.errorf("conn %d: tunnel over %s, server key %s", id, stk, idOf(ms.RemoteKey(r)))
+			e.infof("conn %d: tunnel over %s, server key %s", id, stk, idOf(ms.RemoteKey(r)))
 			out, in, err := pipe(c, r)
 			logClosed(e, id, in, out, err)
 		})

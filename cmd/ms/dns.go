@@ -154,7 +154,7 @@ func runResolve(ctx context.Context, e *env, f *dnsFlags, timeout time.Duration,
 				if l.Err != nil {
 					e.errorf("TXT %s: %v", l.Name, l.Err)
 				} else {
-					e.errorf("TXT %s: %d records", l.Name, len(l.Records))
+					e.infof("TXT %s: %d records", l.Name, len(l.Records))
 				}
 			}
 			for _, alt := range res.Alternatives {

@@ -70,7 +70,7 @@ func runKeygen(e *env, out, seedHex string) int {
 		}
 		return exitFailure
 	}
-	fmt.Fprintln(e.stderr, shs.FormatID(priv.Public().(ed25519.PublicKey)))
+	e.raw(shs.FormatID(priv.Public().(ed25519.PublicKey)) + "\n")
 	return exitOK
 }
 
@@ -84,7 +84,7 @@ func makeParent(e *env, path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	e.errorf("created %s (mode 0700)", dir)
+	e.infof("created %s (mode 0700)", dir)
 	return nil
 }
 

@@ -135,7 +135,7 @@ func runLANAnnounce(ctx context.Context, e *env, keys *keyFlags, lf *lanFlags, i
 		}
 	}
 	pub := id.priv.Public().(ed25519.PublicKey)
-	fmt.Fprintf(e.stderr, "%s: announcing %s as %s every %v\n", e.name, announced, shs.FormatID(pub), interval)
+	e.infof("announcing %s as %s every %v", announced, shs.FormatID(pub), interval)
 	if err := a.Announce(ctx, announced, id.priv); err != nil {
 		e.errorf("%v", err)
 		if errors.Is(err, lan.ErrKeyMismatch) || errors.Is(err, lan.ErrScope) || errors.Is(err, lan.ErrTooLarge) || errors.Is(err, lan.ErrConfig) {

@@ -184,7 +184,7 @@ func runListen(ctx context.Context, e *env, o *listenOpts, addrs string) int {
 		return exitCode(err)
 	}
 	if ident.fresh && usesShs(addrs) {
-		e.errorf("%s", ident.note())
+		e.infof("%s", ident.note())
 	}
 	wsT, err := wsTransport(e, o)
 	if err != nil {
@@ -310,7 +310,7 @@ func logConn(e *env, id int64, c net.Conn) {
 			peer = ra.Multi()[0].Transport().String()
 		}
 	}
-	e.errorf("conn %d: %s from %s, key %s", id, stk, peer, idOf(ms.RemoteKey(c)))
+	e.infof("conn %d: %s from %s, key %s", id, stk, peer, idOf(ms.RemoteKey(c)))
 }
 
 // peerOf formats a transport's remote address for the log.
@@ -354,5 +354,5 @@ func logClosed(e *env, id, in, out int64, err error) {
 		e.errorf("conn %d: closed after %d bytes in, %d out: %v", id, in, out, err)
 		return
 	}
-	e.errorf("conn %d: closed after %d bytes in, %d out", id, in, out)
+	e.infof("conn %d: closed after %d bytes in, %d out", id, in, out)
 }

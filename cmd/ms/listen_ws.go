@@ -50,6 +50,6 @@ func logPageURLs(e *env, a *ms.Addr) {
 			continue
 		}
 		page := "http" + strings.TrimPrefix(m[0].String(), "ws") // ws://HOST:PORT
-		e.errorf("page: %s/?addr=%s", page, url.QueryEscape(m.String()))
+		e.infof("page: %s/?addr=%s", page, url.QueryEscape(m.String()))
 	}
 }

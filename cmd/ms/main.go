@@ -35,8 +35,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -66,17 +68,54 @@ const (
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	name           string // the command, for messages: "ms listen"
+	name           string       // the command, for messages: "ms listen"
+	log            *slog.Logger // nil means text to stderr
 }
 
-// errorf writes one line to stderr, prefixed with the command name.
+// errorf logs one line at level ERROR (WARN if it starts with
+// "warning"); in the text format: "ms CMD: message" on stderr.
 func (e *env) errorf(format string, args ...any) {
-	fmt.Fprintf(e.stderr, "%s: %s\n", e.name, oneLine(fmt.Sprintf(format, args...)))
+	msg := oneLine(fmt.Sprintf(format, args...))
+	level := slog.LevelError
+	if strings.HasPrefix(msg, "warning") {
+		level = slog.LevelWarn
+	}
+	e.logger().Log(context.Background(), level, msg)
+}
+
+// infof logs one line of progress at level INFO; in the text format it
+// looks like errorf's.
+func (e *env) infof(format string, args ...any) {
+	e.logger().Info(oneLine(fmt.Sprintf(format, args...)))
+}
+
+// logger returns the command's logger: every line ms writes to stderr goes
+// through it (see --log-format).
+func (e *env) logger() *slog.Logger {
+	if e.log == nil { // an env made by a test or for help text
+		return newLogger(logText, e.stderr, e.name)
+	}
+	return e.log
+}
+
+// raw writes text to stderr as it is (a usage text, a caret under an
+// error) in the text log format; in the json format it logs it.
+func (e *env) raw(text string) {
+	if _, ok := e.logger().Handler().(*textHandler); ok {
+		io.WriteString(e.stderr, text)
+		return
+	}
+	e.logger().Info(strings.TrimRight(text, "\n"))
 }
 
 // run runs the ms command line args (without the program name). ctx is
 // cancelled on SIGINT and SIGTERM; commands that serve stop then.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	logFormat, args, err := parseLogFormat(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "ms: %v\n", err)
+		return exitUsage
+	}
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
@@ -103,5 +142,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	e := &env{stdin: stdin, stdout: stdout, stderr: &syncWriter{w: stderr}, name: "ms " + c.name}
+	e.log = newLogger(logFormat, e.stderr, e.name)
 	return c.run(ctx, e, args[1:])
 }

@@ -76,7 +76,7 @@ func runProbe(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 		return exitCode(err)
 	}
 	if ident.fresh && usesShs(addrs) {
-		e.errorf("%s", ident.note())
+		e.infof("%s", ident.note())
 	}
 	ok := 0
 	for _, a := range m {
