@@ -287,6 +287,7 @@ type outHalf struct {
 	mu    sync.Mutex
 	key   xsalsa.Key // secretbox key, HSalsa20 subkey cached
 	nonce [24]byte   // nonce of the next header
+	hdr   [18]byte   // header being sealed; a local would escape with -tags purego
 
 	// tail is the unsent rest of a packet whose first bytes went out
 	// before a write deadline fired: buf[tStart:tEnd]. It is sent before
@@ -370,10 +371,9 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 			// starts right after the 34-byte header box.
 			out.key.Seal(b[off+18:off+18], q, &wn)
 			increment(&wn)
-			var hdr [18]byte
-			hdr[0], hdr[1] = byte(len(q)>>8), byte(len(q))
-			copy(hdr[2:], b[off+18:off+headerSize])
-			out.key.Seal(b[off:off], hdr[:], &hn)
+			out.hdr[0], out.hdr[1] = byte(len(q)>>8), byte(len(q))
+			copy(out.hdr[2:], b[off+18:off+headerSize])
+			out.key.Seal(b[off:off], out.hdr[:], &hn)
 			off += headerSize + len(q)
 			lens[np] = len(q)
 			np++
