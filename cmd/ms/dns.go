@@ -41,7 +41,7 @@ stderr. Exit status 1 if a dns: alternative gave nothing to dial.`,
 }
 
 // dnsFlags is --dns-server, shared by the commands that resolve dns:
-// (dial, resolve; ms probe, not written yet, is meant to take it too).
+// (dial, resolve, probe).
 type dnsFlags struct{ server string }
 
 func (f *dnsFlags) register(fs *flag.FlagSet) {
@@ -127,8 +127,6 @@ func runResolve(ctx context.Context, e *env, f *dnsFlags, timeout time.Duration,
 		return exitUsage
 	}
 	m, _ := msaddr.Parse(addrs) // checkDialAddr parsed it
-	_, transforms := parsers()
-	r := dnsaddr.Resolver{TXT: txt}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	warnUnpinned(e, addrs)
@@ -138,38 +136,50 @@ func runResolve(ctx context.Context, e *env, f *dnsFlags, timeout time.Duration,
 			fmt.Fprintf(e.stdout, "%s\tgiven\n", msaddr.Redact(a.String()))
 			continue
 		}
-		// Pins in canonical form, as ms dial compares them.
-		pinned := a.Clone()
-		for j, s := range a[1:] {
-			if p, ok := transforms[s.Name]; ok {
-				if pinned[j+1], err = p.Parse(s); err != nil {
-					e.errorf("%s: %v", a[0], err) // checkDialAddr checked it already
-					return exitUsage
-				}
-			}
-		}
-		res, err := r.Resolve(ctx, pinned)
-		if res != nil {
-			for _, l := range res.Lookups {
-				if l.Err != nil {
-					e.errorf("TXT %s: %v", l.Name, l.Err)
-				} else {
-					e.infof("TXT %s: %d records", l.Name, len(l.Records))
-				}
-			}
-			for _, alt := range res.Alternatives {
-				fmt.Fprintf(e.stdout, "%s\tfrom TXT %s\n", msaddr.Redact(alt.Addr.String()), alt.From)
-			}
-			if err == nil {
-				for _, p := range res.Problems {
-					e.errorf("%s: %v", a[0], p)
-				}
-			}
-		}
+		res, err := resolveLogged(ctx, e, txt, a)
 		if err != nil {
 			e.errorf("%v", err)
 			code = exitFailure
+			continue
+		}
+		for _, alt := range res.Alternatives {
+			fmt.Fprintf(e.stdout, "%s\tfrom TXT %s\n", msaddr.Redact(alt.Addr.String()), alt.From)
 		}
 	}
 	return code
+}
+
+// resolveLogged resolves the dns: alternative a as ms dial does (pins
+// in canonical form) and logs the lookups and, when something usable is
+// left, the problems met on the way; the error says them otherwise.
+func resolveLogged(ctx context.Context, e *env, txt dnsaddr.TXTResolver, a msaddr.Address) (*dnsaddr.Result, error) {
+	_, transforms := parsers()
+	pinned := a.Clone()
+	for j, s := range a[1:] {
+		if p, ok := transforms[s.Name]; ok {
+			c, err := p.Parse(s)
+			if err != nil {
+				return nil, usageError{fmt.Errorf("%s: %w", a[0], err)}
+			}
+			pinned[j+1] = c
+		}
+	}
+	r := dnsaddr.Resolver{TXT: txt}
+	res, err := r.Resolve(ctx, pinned)
+	if res == nil {
+		return nil, err
+	}
+	for _, l := range res.Lookups {
+		if l.Err != nil {
+			e.infof("TXT %s: %v", l.Name, l.Err)
+		} else {
+			e.infof("TXT %s: %d records", l.Name, len(l.Records))
+		}
+	}
+	if err == nil { // else err says them
+		for _, p := range res.Problems {
+			e.errorf("warning: %s: %v", a[0], p)
+		}
+	}
+	return res, err
 }

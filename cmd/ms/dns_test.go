@@ -210,3 +210,35 @@ func TestDialAndResolveDNS(t *testing.T) {
 		}
 	})
 }
+
+func TestProbeDNS(t *testing.T) {
+	t.Parallel()
+	skipWithoutSignals(t)
+	srvSecret, srvPub := secretFile(t, 13)
+	cliSecret, _ := secretFile(t, 14)
+	key := shs.EncodeKey(srvPub)
+	addr, zone, _ := startListenDNS(t, srvSecret, "probe.example", "net:127.0.0.1:0~shs")
+	owner, strs := zoneStrings(t, zone)
+	dns := dnstest.Start(t)
+	dns.SetStrings(owner, strs)
+	server := "--dns-server=" + dns.Addr
+
+	code, stdout, stderr := runMS(t, nil, "probe", "--secret", cliSecret, server, "dns:probe.example~shs:"+key+";dns:nothing.example")
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if code != 0 || len(lines) != 2 {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and two lines", code, stdout, stderr)
+	}
+	if want := addr + " (from TXT _multiserver.probe.example.)  connect "; !strings.HasPrefix(lines[0], want) || !strings.Contains(lines[0], "ok  key ") {
+		t.Errorf("line 1 %q: want it to start %q and say ok", lines[0], want)
+	}
+	if !strings.HasPrefix(lines[1], "dns:nothing.example  connect -  handshake -  FAIL dns: ") {
+		t.Errorf("line 2 %q: want a dns failure", lines[1])
+	}
+	if !strings.Contains(stderr, "dns:nothing.example is not pinned") {
+		t.Errorf("stderr %q: want the unpinned warning", stderr)
+	}
+	code, _, stderr = runMS(t, nil, "probe", "--secret", cliSecret, server, "dns:probe.example~shs:AAAA")
+	if code != 2 || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("bad pin: exit %d, stderr %q; want 2 and one line", code, stderr)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -31,14 +32,19 @@ server's key, or "FAIL" and the class of the failure:
                      not admit this client's key (--secret)
   tls/http           a wss certificate or an HTTP reply that is not a
                      WebSocket upgrade
+  dns                a dns: alternative gave nothing to dial (failed
+                     lookup, no usable record, no record with the pin)
   unsupported        no stack for this alternative
   bad-address        the alternative is malformed (a bad key, for example)
   other              anything else (the error follows)
-It is what to run when a peer says "I can't reach you". Exit status 0 if
+A dns:NAME alternative is resolved first (see ms resolve) and each
+alternative it gives is probed on its own, its line saying which TXT
+record it came from. It is what to run when a peer says "I can't reach you". Exit status 0 if
 at least one alternative works, 1 if none does, 2 for a bad address.`,
 	setup: func(fs *flag.FlagSet) func(context.Context, *env, []string) int {
 		var o dialOpts
 		o.keys.register(fs)
+		o.dns.register(fs)
 		fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "give up each alternative (connect and handshake) after this `DURATION`")
 		return func(ctx context.Context, e *env, args []string) int {
 			if len(args) != 1 {
@@ -78,20 +84,53 @@ func runProbe(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	if ident.fresh && usesShs(addrs) {
 		e.infof("%s", ident.note())
 	}
-	ok := 0
-	for _, a := range m {
-		r := probeOne(ctx, ident, o.timeout, a.String())
+	txt, err := o.dns.resolver()
+	if err != nil {
+		e.errorf("%v", err)
+		return exitUsage
+	}
+	warnUnpinned(e, addrs)
+	ok, n := 0, 0
+	probe := func(alt, label string) {
+		r := probeOne(ctx, ident, o.timeout, alt)
 		if ctx.Err() != nil {
-			e.errorf("interrupted")
-			return exitFailure
+			return
 		}
-		fmt.Fprintln(e.stdout, r.line(a.String()))
+		fmt.Fprintln(e.stdout, r.line(label))
+		n++
 		if r.class == "" {
 			ok++
 		}
 	}
+	for _, a := range m {
+		if !dnsaddr.IsDNS(a) {
+			probe(a.String(), a.String())
+		} else {
+			rctx, cancel := context.WithTimeout(ctx, o.timeout)
+			res, err := resolveLogged(rctx, e, txt, a)
+			cancel()
+			if errors.As(err, new(usageError)) {
+				e.errorf("%v", err)
+				return exitUsage
+			}
+			if err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintf(e.stdout, "%s  connect -  handshake -  FAIL dns: %s\n", msaddr.Redact(a.String()), oneLine(err.Error()))
+					n++
+				}
+			} else {
+				for _, ra := range res.Alternatives {
+					probe(ra.Addr.String(), ra.Addr.String()+" (from TXT "+ra.From+")")
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			e.errorf("interrupted")
+			return exitFailure
+		}
+	}
 	if ok == 0 {
-		e.errorf("no alternative of %d works", len(m))
+		e.errorf("no alternative of %d works", n)
 		return exitFailure
 	}
 	return exitOK
