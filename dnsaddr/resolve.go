@@ -214,7 +214,7 @@ func (x *expander) expand(name string, pins []msaddr.Section, path []string) {
 				case len(path) >= x.maxDepth:
 					x.problem(fmt.Errorf("%w: %s -> dns:%s is deeper than %d", ErrDepth, chain(path), next, x.maxDepth))
 				default:
-					x.expand(next, append(slices.Clip(pins), alt[1:]...), path)
+					x.expand(next, append(slices.Clip(pins), alt[1:]...), slices.Clip(path))
 				}
 				if x.over {
 					return
