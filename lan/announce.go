@@ -123,7 +123,11 @@ func (a *Announcer) Announce(ctx context.Context, addr msaddr.Multi, key ed25519
 	}
 	defer c4.Close()
 	var c6 net.PacketConn // opened when an IPv6 destination shows up
-
+	defer func() {
+		if c6 != nil {
+			c6.Close()
+		}
+	}()
 	send := func() {
 		dsts := a.Destinations
 		if dsts == nil {
@@ -133,11 +137,12 @@ func (a *Announcer) Announce(ctx context.Context, addr msaddr.Multi, key ed25519
 			c := c4
 			if !ip.Unmap().Is4() {
 				if c6 == nil {
-					if c6, err = listenUDP(ctx, "udp6", "[::]:0"); err != nil {
+					c, err := listenUDP(ctx, "udp6", "[::]:0")
+					if err != nil {
 						a.report(fmt.Errorf("lan: announce to %s: %w", ip, err))
-						c6 = nil
 						continue
 					}
+					c6 = c
 				}
 				c = c6
 			}
@@ -149,11 +154,6 @@ func (a *Announcer) Announce(ctx context.Context, addr msaddr.Multi, key ed25519
 			}
 		}
 	}
-	defer func() {
-		if c6 != nil {
-			c6.Close()
-		}
-	}()
 	t := time.NewTicker(a.interval())
 	defer t.Stop()
 	for {
