@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	mrand "math/rand/v2"
+	"os"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/nacl/secretbox"
@@ -65,8 +67,17 @@ func randKeyNonce() (key [32]byte, nonce [24]byte) {
 	return
 }
 
-func TestMatchesSecretbox(t *testing.T) {
+// TestPathSelection: with the CPU features turned off, as CI runs these
+// tests, the portable path is the one the other tests compare.
+func TestPathSelection(t *testing.T) {
 	t.Logf("vector path: %v", useAsm)
+	g := os.Getenv("GODEBUG")
+	if useAsm && (strings.Contains(g, "cpu.avx2=off") || strings.Contains(g, "cpu.bmi2=off")) {
+		t.Fatalf("GODEBUG=%s, yet the vector path is on", g)
+	}
+}
+
+func TestMatchesSecretbox(t *testing.T) {
 	var lengths []int
 	for n := 0; n <= 1200; n++ {
 		lengths = append(lengths, n)
