@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"sync/atomic"
 
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/stack"
@@ -18,7 +19,8 @@ type Conn struct {
 	local    *Addr
 	remote   *Addr
 	stack    string
-	dialed   bool // made by a Dialer
+	dialed   bool                    // made by a Dialer
+	set      atomic.Pointer[ConnSet] // the set that keeps this conn, if any
 }
 
 // NetConn returns the conn at the top of the stack (for shs, the
@@ -39,6 +41,16 @@ func (c *Conn) LocalAddr() net.Addr { return c.local }
 // is the peer's transport address and, after shs, its key:
 // net:192.0.2.7:50122~shs:<client key>.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
+
+// Close closes the conn and, if a ConnSet keeps it, removes it from the
+// set, so that the next conn to the same peer is kept.
+func (c *Conn) Close() error {
+	err := c.Conn.Close()
+	if s := c.set.Load(); s != nil {
+		s.Remove(c)
+	}
+	return err
+}
 
 // Stack names the stack the conn came through, e.g. "net~shs".
 func (c *Conn) Stack() string { return c.stack }

@@ -27,8 +27,8 @@ import (
 // it; a peer that uses a ConnSet drops the same conn for the same reason
 // when it sees both, and logs it the same way.
 //
-// Conns without a remote key (noauth) are not tracked. A ConnSet must not
-// be copied after first use.
+// Closing a kept conn removes it from the set. Conns without a remote key
+// (noauth) are not tracked. A ConnSet must not be copied after first use.
 type ConnSet struct {
 	// OnDrop, if not nil, is told about every conn the set closed because
 	// a better conn to the same peer exists; err wraps ErrDuplicate and
@@ -59,8 +59,10 @@ func (s *ConnSet) Add(c *Conn) error {
 	switch {
 	case old == nil:
 		s.conns[string(key)] = c
+		c.set.Store(s)
 	case better(c, old):
 		s.conns[string(key)] = c
+		c.set.Store(s)
 		drop, keep = old, c
 	default:
 		drop, keep = c, old
@@ -87,9 +89,8 @@ func (s *ConnSet) Get(remote ed25519.PublicKey) *Conn {
 	return s.conns[string(remote)]
 }
 
-// Remove forgets c if it is the conn kept for its key; call it when c is
-// closed or done with, so that the next conn to that peer is kept. It
-// does not close c.
+// Remove forgets c if it is the conn kept for its key, so that the next
+// conn to that peer is kept. Conn.Close calls it; it does not close c.
 func (s *ConnSet) Remove(c *Conn) {
 	key := c.RemoteKey()
 	s.mu.Lock()

@@ -229,3 +229,53 @@ func TestConnSetOrderIndependent(t *testing.T) {
 		}
 	}
 }
+
+// TestConnSetCloseRemoves: closing the kept conn frees its place, so a
+// conn that ranks lower is kept next, and a stale entry never blocks a
+// peer.
+func TestConnSetCloseRemoves(t *testing.T) {
+	ids := make([]ed25519.PrivateKey, 2)
+	for i := range ids {
+		_, ids[i], _ = ed25519.GenerateKey(rand.Reader)
+	}
+	var set ms.ConnSet
+	lnB := listen(t, &ms.ListenConfig{Config: ms.Config{Identity: ids[1]}}, "net:127.0.0.1:0~shs")
+	d := &ms.Dialer{Config: ms.Config{Identity: ids[0], ConnSet: &set}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var kept []*ms.Conn
+	for range 2 {
+		c, err := d.DialContext(ctx, lnB.Addr().String())
+		if err == nil {
+			kept = append(kept, c.(*ms.Conn))
+			defer c.Close()
+		} else if !errors.Is(err, ms.ErrDuplicate) {
+			t.Fatal(err)
+		}
+		s, err := lnB.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+	}
+	if len(kept) == 0 || set.Len() != 1 {
+		t.Fatalf("%d dials kept, set holds %d", len(kept), set.Len())
+	}
+	keyB := ids[1].Public().(ed25519.PublicKey)
+	cur := set.Get(keyB)
+	cur.Close()
+	if set.Len() != 0 || set.Get(keyB) != nil {
+		t.Fatalf("closed conn still in the set (Len %d)", set.Len())
+	}
+	c, err := d.DialContext(ctx, lnB.Addr().String())
+	if err != nil {
+		t.Fatalf("dial after the kept conn closed: %v", err)
+	}
+	defer c.Close()
+	if s, err := lnB.Accept(); err == nil {
+		defer s.Close()
+	}
+	if set.Get(keyB) != c.(*ms.Conn) {
+		t.Error("the new conn is not kept")
+	}
+}

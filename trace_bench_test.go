@@ -14,6 +14,8 @@ import (
 // The trace benchmarks measure what a Trace costs: "hook=nil" is the
 // default, "hook=set" has every hook set (to functions that do nothing).
 // net~shs over loopback TCP; a handshake op is one dial, accept and close.
+// cpu-ns/op is the process's CPU time per op (getrusage), steadier than
+// wall time on a shared machine.
 //
 //	go test -run '^$' -bench 'BenchmarkTrace' -count 6 . | benchstat -col /hook -
 var traceHooks = []struct {
@@ -56,12 +58,16 @@ func BenchmarkTraceHandshake(b *testing.B) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			b.ReportAllocs()
+			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				c, err := d.DialContext(ctx, addr)
 				if err != nil {
 					b.Fatal(err)
 				}
 				c.Close()
+			}
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 		})
 	}
@@ -93,7 +99,11 @@ func BenchmarkTraceOneWay(b *testing.B) {
 	for _, h := range traceHooks {
 		b.Run("hook="+h.name, func(b *testing.B) {
 			c, s := tracedPair(b, h.trace)
+			cpu0, cpuOK := processCPU()
 			connbench.OneWay(b, c, s)
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+			}
 		})
 	}
 }
