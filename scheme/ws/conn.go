@@ -24,12 +24,41 @@ const (
 	// zero.
 	DefaultCloseTimeout = time.Second
 
-	readChunk  = 32 << 10  // bytes read from the socket per chunk
+	readChunk = 32 << 10 // bytes read from the socket per chunk
+	// smallChunk is the first read of each message, and of any read
+	// after one that a message's end cut short: the WebSocket library
+	// fills a read buffer to its end or the frame's before it returns, so
+	// a peer that announces a long frame and stops pins the buffer of
+	// the read in progress. It is readChunk only once a smallChunk read
+	// came back full.
+	smallChunk = 8 << 10
 	readAhead  = 4         // chunks buffered ahead of Read
 	writeQueue = 128 << 10 // bytes a Write may queue before it blocks
 )
 
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+var (
+	chunkPool      = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+	smallChunkPool = sync.Pool{New: func() any { b := make([]byte, smallChunk); return &b }}
+)
+
+// getChunk returns a pooled read buffer of readChunk bytes if big, else
+// of smallChunk bytes.
+func getChunk(big bool) *[]byte {
+	if big {
+		return chunkPool.Get().(*[]byte)
+	}
+	return smallChunkPool.Get().(*[]byte)
+}
+
+// putChunk gives a buffer from getChunk back to its pool.
+func putChunk(b *[]byte) {
+	if len(*b) == readChunk {
+		chunkPool.Put(b)
+		return
+	}
+	smallChunkPool.Put(b)
+}
+
 var queuePool = sync.Pool{New: func() any { b := make([]byte, 0, writeQueue); return &b }}
 
 type chunk struct {
@@ -220,11 +249,11 @@ func (c *Conn) close() {
 	// back.
 	c.rmu.Lock()
 	if c.cur.buf != nil {
-		chunkPool.Put(c.cur.buf)
+		putChunk(c.cur.buf)
 		c.cur = chunk{}
 	}
 	for ch := range c.chunks {
-		chunkPool.Put(ch.buf)
+		putChunk(ch.buf)
 	}
 	c.rmu.Unlock()
 }

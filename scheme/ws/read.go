@@ -45,9 +45,11 @@ func (c *Conn) readMessages() (websocket.StatusCode, error) {
 			}
 			return websocket.StatusUnsupportedData, fmt.Errorf("ws: peer sent a %v message; only binary messages are allowed: %w", typ, ErrTextMessage)
 		}
+		big := false
 		for {
-			bp := chunkPool.Get().(*[]byte)
+			bp := getChunk(big)
 			n, err := r.Read(*bp)
+			big = n == len(*bp)
 			if err != nil && err != io.EOF {
 				// coder/websocket returns the bytes of a frame cut short
 				// by the connection's end still masked (v1.8.15,
@@ -58,10 +60,10 @@ func (c *Conn) readMessages() (websocket.StatusCode, error) {
 				c.received.Add(1)
 				c.owed.Store(false)
 				if !c.deliver(chunk{bp, n}) {
-					chunkPool.Put(bp)
+					putChunk(bp)
 				}
 			} else {
-				chunkPool.Put(bp)
+				putChunk(bp)
 			}
 			if err == io.EOF {
 				break
@@ -154,7 +156,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		n += k
 		c.off += k
 		if c.off == c.cur.n {
-			chunkPool.Put(c.cur.buf)
+			putChunk(c.cur.buf)
 			c.cur = chunk{}
 		}
 		if n == len(p) {

@@ -28,6 +28,13 @@ const (
 	// secretbox.Open.
 	readBufSize = macSize + 8*packetSize
 
+	// smallBufSize holds one full packet. A conn takes it first; it moves
+	// to readBufSize only once a read has filled it (the peer is sending
+	// more than a packet) and back as soon as a read finds nothing more
+	// waiting, so a peer that stops in the middle of a packet pins at
+	// most this much, whatever length its header announced.
+	smallBufSize = macSize + packetSize
+
 	// writeBatch packets are sealed into one buffer and go out with one
 	// Write on the inner conn: 32 KiB of payload per system call.
 	writeBatch   = 8
@@ -39,6 +46,7 @@ const (
 // an idle conn holds none.
 var (
 	readPool  = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
+	smallPool = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
 	writePool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
 	plainPool = sync.Pool{New: func() any { b := make([]byte, MaxPacketSize); return &b }}
 )
@@ -66,9 +74,11 @@ type inHalf struct {
 	nonce   [24]byte   // nonce of the next header; the body's while haveHdr
 	maxBody int
 
-	buf        *[]byte // received, not yet decrypted bytes: buf[start:end]
-	pooled     bool    // buf came from readPool
+	buf        *[]byte    // received, not yet decrypted bytes: buf[start:end]
+	pool       *sync.Pool // where buf came from, or nil
 	start, end int
+	filled     bool // the last read filled the room it was given
+	lastRead   int  // bytes the last read brought
 
 	plain        *[]byte // decrypted bytes not yet delivered: plain[pStart:pEnd]
 	plainPooled  bool
@@ -82,13 +92,18 @@ type inHalf struct {
 	err error // sticky: io.EOF after the goodbye, or a fatal error
 }
 
-// release returns buffers that hold nothing.
+// release returns buffers that hold nothing. Between a header and its
+// body it keeps a small buffer instead: the body is on its way, and a
+// body read into the 34-byte array would cost a system call per packet.
 func (in *inHalf) release() {
 	if in.buf != nil && in.start == in.end {
-		if in.pooled {
-			readPool.Put(in.buf)
+		switch {
+		case !in.haveHdr || in.err != nil:
+			in.setBuf(nil, nil)
+		case in.pool != &smallPool:
+			in.setBuf(smallPool.Get().(*[]byte), &smallPool)
+			in.start, in.end = macSize, macSize
 		}
-		in.buf, in.pooled = nil, false
 	}
 	if in.plain != nil && in.pStart == in.pEnd {
 		if in.plainPooled {
@@ -96,6 +111,15 @@ func (in *inHalf) release() {
 		}
 		in.plain, in.plainPooled = nil, false
 	}
+}
+
+// setBuf makes b (from pool p, or nil) the receive buffer, giving the
+// current one back to its pool.
+func (in *inHalf) setBuf(b *[]byte, p *sync.Pool) {
+	if in.pool != nil {
+		in.pool.Put(in.buf)
+	}
+	in.buf, in.pool = b, p
 }
 
 // releaseAll drops every buffer (the conn is closed or broken).
@@ -215,6 +239,16 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 // fill reads once from the inner conn into the receive buffer, making room
 // for the next header or body first. Timeouts keep every buffered byte and
 // are not sticky; end of stream is ErrNoGoodbye.
+//
+// The buffer grows with what the peer has sent and shrinks while it waits
+// (see smallBufSize): a read that filled its room is followed by one into
+// a batch-sized buffer; one that brought less than a packet and did not
+// fill its room moves what is left of a packet back into a small buffer;
+// a body longer than MaxPacketSize (accepted for JS compatibility) gets a
+// buffer at most twice what has arrived of it. So a conn waiting for its
+// peer holds nothing after a packet boundary, the small buffer after a
+// read of less than a packet, and the batch buffer only right after a read
+// that brought a packet or more.
 func (in *inHalf) fill(c *Conn) error {
 	need := headerSize
 	if in.haveHdr {
@@ -223,11 +257,12 @@ func (in *inHalf) fill(c *Conn) error {
 	if in.buf == nil {
 		// Nothing buffered: wait for the peer with the small inline
 		// array, so that a conn whose Read is pending holds no pooled
-		// buffer, then move what came into one.
+		// buffer, then move what came into a small one.
 		m, err := c.conn.Read(in.first[:])
 		if m > 0 {
-			in.buf, in.pooled = readPool.Get().(*[]byte), true
+			in.setBuf(smallPool.Get().(*[]byte), &smallPool)
 			in.start, in.end = macSize, macSize+copy((*in.buf)[macSize:], in.first[:m])
+			in.filled, in.lastRead = false, m
 			return nil
 		}
 		if err == nil {
@@ -235,23 +270,42 @@ func (in *inHalf) fill(c *Conn) error {
 		}
 		return in.readErr(c, err)
 	}
-	b := *in.buf
-	if avail := in.end - in.start; in.start != macSize {
-		copy(b[macSize:], b[in.start:in.end])
+	avail := in.end - in.start
+	size := len(*in.buf)
+	switch {
+	case macSize+avail == size:
+		// Full, so a body longer than the buffer is arriving: double
+		// the buffer, up to the body.
+		size = min(2*size, macSize+need)
+	case in.filled:
+		size = max(size, readBufSize)
+	case in.lastRead < smallBufSize && macSize+max(avail, need) <= smallBufSize:
+		// The peer has slowed to less than a packet per read: wait
+		// for it with a small buffer.
+		size = smallBufSize
+	}
+	if size != len(*in.buf) {
+		var nb *[]byte
+		var p *sync.Pool
+		switch size {
+		case smallBufSize:
+			nb, p = smallPool.Get().(*[]byte), &smallPool
+		case readBufSize:
+			nb, p = readPool.Get().(*[]byte), &readPool
+		default:
+			b := make([]byte, size)
+			nb = &b
+		}
+		copy((*nb)[macSize:], (*in.buf)[in.start:in.end])
+		in.setBuf(nb, p)
+		in.start, in.end = macSize, macSize+avail
+	} else if in.start != macSize {
+		copy((*in.buf)[macSize:], (*in.buf)[in.start:in.end])
 		in.start, in.end = macSize, macSize+avail
 	}
-	if macSize+need > len(b) {
-		// Only bodies above MaxPacketSize (accepted for JS compatibility)
-		// need more than the pooled buffer.
-		nb := make([]byte, macSize+need)
-		copy(nb[macSize:], b[in.start:in.end])
-		if in.pooled {
-			readPool.Put(in.buf)
-		}
-		in.buf, in.pooled = &nb, false
-		b = nb
-	}
+	b := *in.buf
 	m, err := c.conn.Read(b[in.end:])
+	in.filled, in.lastRead = in.end+m == len(b), m
 	in.end += m
 	if m > 0 || err == nil {
 		// An error with data recurs on the next read.

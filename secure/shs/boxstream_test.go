@@ -482,3 +482,34 @@ func TestMaxBodyBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestLongBodiesInPieces reads bodies longer than MaxPacketSize (which
+// the receive buffer grows for as they arrive) in pieces of every kind,
+// with small and large read buffers, stalls included, next to short
+// packets before and after.
+func TestLongBodiesInPieces(t *testing.T) {
+	var n [24]byte
+	copy(n[:], testStreamNonce)
+	var k [32]byte
+	copy(k[:], testStreamKey)
+	var wire, want []byte
+	for _, size := range []int{10, 4096, 4097, 9000, 33040, 65535, 1, 65535} {
+		body := bytes.Repeat([]byte{byte(size)}, size)
+		wire = append(wire, rawPacket(testStreamKey, &n, body)...)
+		want = append(want, body...)
+	}
+	wire = append(wire, secretbox.Seal(nil, make([]byte, 18), &n, &k)...)
+	for _, chunk := range []int{0, 1, 33, 4130, 5000, 40000} {
+		for _, bufSize := range []int{1, 4096, 1 << 17} {
+			for _, stall := range []bool{false, true} {
+				if chunk == 1 && bufSize == 1 && stall {
+					continue // 200,000 stalls: covered by the other modes
+				}
+				got, err := open(testStreamKey, testStreamNonce, wire, DefaultMaxBodySize, chunk, bufSize, stall)
+				if err != nil || !bytes.Equal(got, want) {
+					t.Errorf("chunk %d, buffer %d, stall %v: %d of %d bytes, %v", chunk, bufSize, stall, len(got), len(want), err)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,198 @@
+package shs
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/nacl/secretbox"
+
+	"github.com/go-multiserver/multiserver/internal/procstat"
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/ws"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// A stall is what a peer sends after the handshake before it stops.
+type stall struct {
+	name string
+	wire func(key *[32]byte, nonce *[24]byte) []byte
+}
+
+var stalls = []stall{
+	{"idle", func(*[32]byte, *[24]byte) []byte { return nil }},
+	{"one byte", func(*[32]byte, *[24]byte) []byte { return []byte{0} }},
+	{"header announcing 65535", func(k *[32]byte, n *[24]byte) []byte { return stallHeader(k, n) }},
+	{"header announcing 65535 + 1000 body bytes", func(k *[32]byte, n *[24]byte) []byte {
+		return append(stallHeader(k, n), make([]byte, 1000)...)
+	}},
+}
+
+// stallHeader is a valid box-stream header announcing a 65,535-byte body.
+func stallHeader(key *[32]byte, nonce *[24]byte) []byte {
+	var hdr [18]byte
+	hdr[0], hdr[1] = 0xff, 0xff
+	return secretbox.Seal(nil, hdr[:], nonce, key)
+}
+
+// stalledHeap opens n conns over transport ("net" or "ws"), with a Read
+// pending on the server end of each, makes the client send what st says
+// and then nothing, and returns the heap the server ends hold per conn.
+// For ws the stall is sent in one binary frame that announces 65,535
+// bytes more than it carries (a frame left open).
+func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
+	if err := procstat.RaiseFileLimit(2*n + 128); err != nil {
+		t.Fatal(err)
+	}
+	k := keysFor(bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 24))
+	wire := st.wire(&k.EncKey, &k.EncNonce)
+	var accept func() (net.Conn, error)
+	var dial func() (net.Conn, error)
+	switch transport {
+	case "net":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		accept = ln.Accept
+		dial = func() (net.Conn, error) {
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err == nil && len(wire) > 0 {
+				_, err = c.Write(wire)
+			}
+			return c, err
+		}
+	case "ws":
+		s, _ := msaddr.ParseSection("ws://127.0.0.1:0")
+		ln, err := ws.New(&ws.Options{MaxPending: n + 1, KeepAlive: -1}).Listen(context.Background(), s, []stack.Scope{stack.Device})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		accept = ln.Accept
+		dial = func() (net.Conn, error) { return rawWSStall(ln.Addr().String(), wire) }
+	}
+	// Two collections empty the sync.Pools (the second drops their
+	// victim caches), so that buffers pooled by an earlier case count
+	// when this one takes them.
+	runtime.GC()
+	runtime.GC()
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	var clients, servers []net.Conn
+	var wg sync.WaitGroup
+	defer func() {
+		for _, c := range clients {
+			c.Close()
+		}
+		for _, c := range servers {
+			c.Close()
+		}
+		wg.Wait()
+	}()
+	for range n {
+		c, err := dial()
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+		raw, err := accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := newStreamConn(raw, k, DefaultMaxBodySize)
+		servers = append(servers, s)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Read(make([]byte, 1))
+		}()
+	}
+	// Every reader blocked in its Read, waiting for more.
+	stacks := make([]byte, 64<<20)
+	for {
+		k := runtime.Stack(stacks, true)
+		if bytes.Count(stacks[:k], []byte("(*inHalf).fill(")) >= n {
+			break
+		}
+		runtime.Gosched()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&ms1)
+	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(n)
+}
+
+// rawWSStall upgrades a TCP conn to WebSocket by hand and sends wire in a
+// binary frame that announces 65,535 bytes more than wire (masked with a
+// zero key, as a client must mask and the zero key is allowed).
+func rawWSStall(addr string, wire []byte) (net.Conn, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n", addr)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		c.Close()
+		return nil, fmt.Errorf("upgrade: %v %v", resp, err)
+	}
+	if len(wire) == 0 {
+		return c, nil
+	}
+	frame := []byte{0x82, 0x80 | 127, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	binary.BigEndian.PutUint64(frame[2:10], uint64(len(wire)+65535))
+	if _, err := c.Write(append(frame, wire...)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// TestStalledPeerHeap checks that a peer that stops in the middle of a
+// packet, whatever length its header announced, makes the server hold at
+// most 8 KiB more than an idle conn, over net and ws, with 200 conns.
+func TestStalledPeerHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 200 loopback connections per case; skipped with -short")
+	}
+	for _, tr := range []string{"net", "ws"} {
+		idle := stalledHeap(t, tr, 200, stalls[0])
+		for _, st := range stalls[1:] {
+			got := stalledHeap(t, tr, 200, st)
+			t.Logf("%s, %s: %.0f B per conn, %+.0f B over idle (%.0f B)", tr, st.name, got, got-idle, idle)
+			if got-idle > 8<<10 {
+				t.Errorf("%s, %s: %.0f B per conn over an idle one, want at most 8 KiB", tr, st.name, got-idle)
+			}
+		}
+	}
+}
+
+// TestSoakStalledPeerHeap is TestStalledPeerHeap at 2,000 and 9,900
+// conns, reporting only (9,900 rather than 10,000: both ends of every conn
+// are in this process, and RLIMIT_NOFILE's hard limit may be 20,000). Not
+// for CI:
+//
+//	go test -run '^TestSoakStalledPeerHeap$' -v ./secure/shs
+func TestSoakStalledPeerHeap(t *testing.T) {
+	procstat.SkipUnlessSelected(t)
+	for _, n := range []int{2000, 9900} {
+		for _, tr := range []string{"net", "ws"} {
+			start := time.Now()
+			idle := stalledHeap(t, tr, n, stalls[0])
+			for _, st := range stalls[1:] {
+				got := stalledHeap(t, tr, n, st)
+				t.Logf("%d conns, %s, %s: %.0f B per conn, %+.0f B over idle (%.0f B); %.1f MiB in all", n, tr, st.name, got, got-idle, idle, got*float64(n)/(1<<20))
+			}
+			t.Logf("(%d conns over %s took %v)", n, tr, time.Since(start).Round(time.Second))
+		}
+	}
+}
