@@ -359,3 +359,27 @@ func TestAcceptPolicyStages(t *testing.T) {
 		t.Errorf("OnError: %v, want the Authorize refusal as a handshake error", err)
 	}
 }
+
+// FuzzDestScope: any section a plugin's Parse could let through gets a
+// scope or "", never a panic; the ready-made policies accept any
+// Alternative.
+func FuzzDestScope(f *testing.F) {
+	for _, s := range []string{"net:127.0.0.1:8008", "ws://[::1]:80/x", "ws:h:1", "wss://", "unix:/a", "onion:x.onion:1", "net::", "net:[::1:2", "ws://%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		a, err := msaddr.ParseAddress(in)
+		if err != nil {
+			return
+		}
+		sc := ms.DestScope(nil, a[0])
+		switch sc {
+		case "", ms.Device, ms.Local, ms.Public:
+		default:
+			t.Fatalf("DestScope(%s) = %q", in, sc)
+		}
+		alt := ms.Alternative{Addr: a, Scope: sc, Stack: "x"}
+		ms.OnionForPublic(alt)
+		ms.NoauthOnDevice(alt)
+	})
+}

@@ -66,3 +66,24 @@ func TestLogFormatJSON(t *testing.T) {
 		t.Errorf("text format: %q", stderr.String())
 	}
 }
+
+// FuzzParseLogFormat: any leading arguments are taken off or refused,
+// never a panic; what is left is a suffix of the input.
+func FuzzParseLogFormat(f *testing.F) {
+	f.Add("--log-format\x00json\x00dial")
+	f.Add("--log-format=xml")
+	f.Add("--log-format")
+	f.Fuzz(func(t *testing.T, in string) {
+		args := strings.Split(in, "\x00")
+		format, rest, err := parseLogFormat(args)
+		if err != nil {
+			return
+		}
+		if format != logText && format != logJSON {
+			t.Fatalf("format %q", format)
+		}
+		if len(rest) > len(args) || strings.Join(rest, "\x00") != strings.Join(args[len(args)-len(rest):], "\x00") {
+			t.Fatalf("rest %q is not a suffix of %q", rest, args)
+		}
+	})
+}
