@@ -167,7 +167,11 @@ func (d *Dialer) dialAll(ctx context.Context, addr string) (net.Conn, error) {
 		if names == "" { // only dns: alternatives pinned with unknown transforms
 			names = stackNames(given(m))
 		}
-		return nil, fmt.Errorf("%w in %q; this dialer knows %s", ErrNoStack, names, st.known())
+		hint := ""
+		if h := msaddr.HostPortHint(addr); h != "" {
+			hint = "; " + h
+		}
+		return nil, fmt.Errorf("%w in %q; this dialer knows %s%s", ErrNoStack, names, st.known(), hint)
 	}
 	return d.race(ctx, addr, cands, errs, lookups)
 }

@@ -183,7 +183,45 @@ func Escape(s string) string {
 // Parse parses a multi-address: one or more addresses separated by ';'.
 func Parse(s string) (Multi, error) {
 	p := parser{in: s}
-	return p.multi()
+	m, err := p.multi()
+	if se, ok := err.(*SyntaxError); ok {
+		if h := HostPortHint(s); h != "" {
+			se.Reason += "; " + h
+		}
+	}
+	return m, err
+}
+
+// HostPortHint returns a hint when s looks like a plain "host:port" (as
+// net.Dial takes it) rather than a multiserver address, which names its
+// transport: for "127.0.0.1:8080" it suggests "net:127.0.0.1:8080". It
+// returns "" for anything else.
+func HostPortHint(s string) string {
+	if strings.ContainsAny(s, "~;!/") {
+		return ""
+	}
+	i := strings.LastIndexByte(s, ':')
+	if i <= 0 {
+		return ""
+	}
+	host, port := s[:i], s[i+1:]
+	if _, err := ParsePort(port); err != nil {
+		return ""
+	}
+	if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	} else if strings.Contains(host, ":") {
+		return ""
+	}
+	if host == "" {
+		return ""
+	}
+	return "a multiserver address names its transport, as in " + HostPortSection("net", host, mustPort(port)).String()
+}
+
+func mustPort(s string) int {
+	n, _ := ParsePort(s)
+	return n
 }
 
 // ParseAddress parses a single address (no unescaped ';').
