@@ -31,6 +31,12 @@ func TestHelp(t *testing.T) {
 			}
 		})
 	}
+	// The exit statuses are documented, each one.
+	for _, want := range []string{"Exit status:", "\n  0  success", "\n  1  failure", "\n  2  bad usage", "\n  3  unconfirmed end"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("ms help does not document %q", strings.TrimSpace(want))
+		}
+	}
 	if code, _, stderr := runMS(t, nil, "frobnicate"); code != 2 || !strings.Contains(stderr, "unknown command") {
 		t.Errorf("unknown command: exit %d, stderr %q", code, stderr)
 	}

@@ -19,6 +19,8 @@
 //	ms addr [--json] ADDRS                  parse an address
 //	ms listen [flags] ADDRS                 listen, echo, forward or pipe
 //	ms dial [flags] ADDRS                   pipe stdin/stdout or tunnel
+//	ms probe [flags] ADDRS                  try each alternative, say why one fails
+//	ms version                              print the version
 //	ms resolve [flags] ADDRS                expand dns: alternatives
 //	ms serial list [--json]                 list serial ports
 //	ms lan announce [flags] ADDRESS         announce ADDRESS on the LAN
