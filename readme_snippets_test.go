@@ -18,7 +18,7 @@ import (
 	"github.com/go-multiserver/multiserver/stack"
 )
 
-var _ = []any{readmeQuickStart, readmeSwap, readmeKeepKey, readmeLAN, readmeSerial}
+var _ = []any{readmeQuickStart, readmeSwap, readmeKeepKey, readmeLAN, readmeSerial, readmePolicy}
 
 func readmeQuickStart(ctx context.Context, handler http.Handler) {
 	// Server: bind what to serve, without keys. Port 0 picks a free port; the
@@ -66,4 +66,10 @@ func readmeSerial(ctx context.Context) {
 	_, _ = ln, err                                                                             // not in README
 	conn, err := (&ms.Dialer{Config: cfg}).DialContext(ctx, "serial:/dev/rfcomm0:0~shs:<key>") // the other
 	_, _ = conn, err                                                                           // not in README
+}
+
+func readmePolicy() {
+	d := &ms.Dialer{Policy: ms.AllDial(ms.OnionForPublic, ms.NoauthOnDevice)} // the internet only through tor; noauth only here
+	lc := &ms.ListenConfig{Policy: ms.NoauthFromDevice}
+	_, _ = d, lc // not in README
 }
