@@ -106,14 +106,14 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 	if t == nil {
 		return d.dial(ctx, addr)
 	}
-	start := time.Now()
+	start, shown := time.Now(), msaddr.Redact(addr)
 	if t.DialStart != nil {
-		t.DialStart(DialStartInfo{Addr: addr})
+		t.DialStart(DialStartInfo{Addr: shown})
 	}
 	c, err := d.dial(ctx, addr)
 	if t.DialDone != nil {
 		mc, _ := c.(*Conn)
-		t.DialDone(DialDoneInfo{Addr: addr, Conn: mc, Err: err, Duration: time.Since(start)})
+		t.DialDone(DialDoneInfo{Addr: shown, Conn: mc, Err: err, Duration: time.Since(start)})
 	}
 	return c, err
 }
@@ -124,7 +124,7 @@ func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 		return c, err
 	}
 	if err := d.ConnSet.Add(c.(*Conn)); err != nil {
-		return nil, fmt.Errorf("multiserver: dial %s: %w", addr, err)
+		return nil, fmt.Errorf("multiserver: dial: %w", err)
 	}
 	return c, nil
 }

@@ -22,7 +22,7 @@ import (
 type Alternative struct {
 	Index int            // position in the dialed address, from 0
 	Stack string         // transport and transforms, e.g. "net~shs"
-	Addr  msaddr.Address // canonical form, e.g. net:192.0.2.7:8008~shs:<key>
+	Addr  msaddr.Address // canonical form, e.g. net:192.0.2.7:8008~shs:<key>, without invite seeds
 
 	// Scope is where the destination is: Device, Local or Public, or
 	// empty if the transport cannot tell without I/O (see DestScope).

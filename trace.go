@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/secure/shs"
 )
 
@@ -52,14 +53,14 @@ type Trace struct {
 
 // DialStartInfo is what Trace.DialStart gets.
 type DialStartInfo struct {
-	Addr string // the address as given to DialContext
+	Addr string // the address as given to DialContext, invite seeds masked (msaddr.Redact)
 }
 
 // DialDoneInfo is what Trace.DialDone gets.
 type DialDoneInfo struct {
-	Addr     string
-	Conn     *Conn // nil on failure
-	Err      error // the error DialContext returns
+	Addr     string // as in DialStartInfo
+	Conn     *Conn  // nil on failure
+	Err      error  // the error DialContext returns
 	Duration time.Duration
 }
 
@@ -155,7 +156,22 @@ func FailureReason(err error) string {
 
 // alternative describes a candidate for the policy and the trace.
 func (c *candidate) alternative() Alternative {
-	return Alternative{Index: c.index, Stack: c.name, Addr: c.addr, Scope: DestScope(c.transport, c.addr[0]), Key: expectedKey(c.addr)}
+	return Alternative{Index: c.index, Stack: c.name, Addr: withoutSeeds(c.addr), Scope: DestScope(c.transport, c.addr[0]), Key: expectedKey(c.addr)}
+}
+
+// withoutSeeds returns a with the invite seed of every shs section left
+// out, so that no hook or policy ever sees one.
+func withoutSeeds(a msaddr.Address) msaddr.Address {
+	out := a
+	for i, s := range a {
+		if s.Name == shs.Name && len(s.Args) > 1 {
+			if &out[0] == &a[0] {
+				out = a.Clone()
+			}
+			out[i].Args = out[i].Args[:1]
+		}
+	}
+	return out
 }
 
 // traced wraps c so that closing it reports to t.Closed, if set.

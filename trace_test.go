@@ -1,6 +1,7 @@
 package multiserver_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -266,4 +267,42 @@ func TestTracedConnNettest(t *testing.T) {
 		}
 		return c1, c2, func() { c1.Close(); c2.Close() }, nil
 	})
+}
+
+// TestTraceNoSeed: an invite seed in the dialed address reaches neither
+// the policy nor any hook.
+func TestTraceNoSeed(t *testing.T) {
+	seed := shs.EncodeKey(bytes.Repeat([]byte{0x5e}, 32))
+	key := shs.EncodeKey(ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey))
+	addr := fmt.Sprintf("net:127.0.0.1:%d~shs:%s:%s", freePort(t), key, seed)
+	var mu sync.Mutex
+	var seen []string
+	note := func(s string) { mu.Lock(); seen = append(seen, s); mu.Unlock() }
+	d := &ms.Dialer{
+		Config: ms.Config{Trace: &ms.Trace{
+			DialStart:    func(i ms.DialStartInfo) { note(i.Addr) },
+			ConnectStart: func(i ms.ConnectInfo) { note(i.Alt.Addr.String()) },
+			ConnectDone:  func(i ms.ConnectInfo) { note(i.Alt.Addr.String()) },
+			DialDone:     func(i ms.DialDoneInfo) { note(i.Addr + " " + fmt.Sprint(i.Err)) },
+		}},
+		Policy: func(a ms.Alternative) error { note(a.Addr.String()); return nil },
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := d.DialContext(ctx, addr); err == nil {
+		t.Fatal("dial to a closed port worked")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 5 {
+		t.Fatalf("%d hook calls, want 5: %q", len(seen), seen)
+	}
+	for _, s := range seen {
+		if strings.Contains(s, seed) || strings.Contains(s, seed[:20]) {
+			t.Errorf("seed in %q", s)
+		}
+		if !strings.Contains(s, key) && !strings.Contains(s, strings.Repeat("*", 8)) {
+			t.Errorf("%q names neither the key nor a masked seed", s)
+		}
+	}
 }
