@@ -47,7 +47,7 @@ type Config struct {
 	Authorize func(ctx context.Context, remote ed25519.PublicKey) (any, error)
 
 	// MaxFrameSize is the largest shs box-stream body accepted from a
-	// peer, 1 to 65535; zero means shs.DefaultMaxBodySize (65535, what the
+	// peer, 1 to 65535; zero means shs.DefaultMaxFrameSize (65535, what the
 	// JavaScript implementation accepts). Senders never write more than
 	// 4096; set 4096 to refuse anything larger.
 	MaxFrameSize int

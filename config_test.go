@@ -203,3 +203,33 @@ func TestZeroConfigDialerHasOneKey(t *testing.T) {
 		t.Error("two zero Dialers presented the same key")
 	}
 }
+
+// TestPlugins: Dialer.Plugins lists the built-ins with the Config's own in
+// place of those of the same name, and reports a bad Config as Dial does.
+func TestPlugins(t *testing.T) {
+	var io atomic.Int32
+	d := &ms.Dialer{Config: ms.Config{Transports: []stack.Transport{countTransport{name: "net", io: &io}}}}
+	ts, fs, err := d.Plugins()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"net", "unix", "ws", "wss", "onion"} {
+		if ts[name] == nil {
+			t.Errorf("no transport %q", name)
+		}
+	}
+	if _, ok := ts["net"].(countTransport); !ok {
+		t.Errorf("net is %T, want the Config's own", ts["net"])
+	}
+	if fs["shs"] == nil || fs["noauth"] == nil {
+		t.Errorf("transforms %v, want shs and noauth", fs)
+	}
+	delete(ts, "net") // the caller's copy
+	if ts2, _, _ := d.Plugins(); ts2["net"] == nil {
+		t.Error("deleting from the returned map changed the Dialer")
+	}
+	bad := &ms.Dialer{Config: ms.Config{MaxFrameSize: -1}}
+	if _, _, err := bad.Plugins(); !errors.Is(err, ms.ErrInvalidConfig) {
+		t.Errorf("Plugins with a bad Config: %v, want ErrInvalidConfig", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"reflect"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/stack"
@@ -14,23 +15,43 @@ import (
 // Conn is a connection made by Dial or returned by a Listener's Accept: the
 // top of a stack (for example an shs conn over TCP) whose LocalAddr and
 // RemoteAddr are multiserver addresses.
+//
+// Like tls.Conn it keeps the conn it wraps unexported: NetConn gives it
+// out.
 type Conn struct {
-	net.Conn // the top of the stack; see NetConn
-	local    *Addr
-	remote   *Addr
-	stack    string
-	dialed   bool                    // made by a Dialer
-	set      atomic.Pointer[ConnSet] // the set that keeps this conn, if any
+	conn   net.Conn // the top of the stack, maybe traced; see NetConn
+	local  *Addr
+	remote *Addr
+	stack  string
+	dialed bool                    // made by a Dialer
+	set    atomic.Pointer[ConnSet] // the set that keeps this conn, if any
 }
+
+var _ net.Conn = (*Conn)(nil)
 
 // NetConn returns the conn at the top of the stack (for shs, the
 // *shs.Conn), as tls.Conn.NetConn does.
 func (c *Conn) NetConn() net.Conn {
-	if t, ok := c.Conn.(*tracedConn); ok {
+	if t, ok := c.conn.(*tracedConn); ok {
 		return t.Conn
 	}
-	return c.Conn
+	return c.conn
 }
+
+// Read reads from the top of the stack.
+func (c *Conn) Read(p []byte) (int, error) { return c.conn.Read(p) }
+
+// Write writes to the top of the stack.
+func (c *Conn) Write(p []byte) (int, error) { return c.conn.Write(p) }
+
+// SetDeadline sets the read and write deadlines of the top of the stack.
+func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+
+// SetReadDeadline sets the read deadline of the top of the stack.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the write deadline of the top of the stack.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
 
 // LocalAddr returns this end's address, such as
 // net:127.0.0.1:8008~shs:<own key>.
@@ -42,10 +63,11 @@ func (c *Conn) LocalAddr() net.Addr { return c.local }
 // net:192.0.2.7:50122~shs:<client key>.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
-// Close closes the conn and, if a ConnSet keeps it, removes it from the
-// set, so that the next conn to the same peer is kept.
+// Close closes the stack (for shs, sending the goodbye first) and, if a
+// ConnSet keeps the conn, removes it from the set, so that the next conn
+// to the same peer is kept.
 func (c *Conn) Close() error {
-	err := c.Conn.Close()
+	err := c.conn.Close()
 	if s := c.set.Load(); s != nil {
 		s.Remove(c)
 	}
@@ -57,11 +79,11 @@ func (c *Conn) Stack() string { return c.stack }
 
 // RemoteKey returns the ed25519 key of the peer, or nil if no transform of
 // the stack authenticated one (noauth).
-func (c *Conn) RemoteKey() ed25519.PublicKey { return RemoteKey(c.Conn) }
+func (c *Conn) RemoteKey() ed25519.PublicKey { return RemoteKey(c.conn) }
 
 // Auth returns the value the listener's Authorize hook returned for this
 // peer, or nil.
-func (c *Conn) Auth() any { return Auth(c.Conn) }
+func (c *Conn) Auth() any { return Auth(c.conn) }
 
 // CloseWrite shuts down the writing side (for shs: sends the goodbye),
 // if the top of the stack supports it.

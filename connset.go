@@ -119,7 +119,7 @@ func better(a, b *Conn) bool {
 // dialerKey is the key of the side that dialed c.
 func (c *Conn) dialerKey() []byte {
 	if c.dialed {
-		if p, ok := findLocalKeyer(c.Conn); ok {
+		if p, ok := findLocalKeyer(c.conn); ok {
 			return p.LocalKey()
 		}
 		return nil
@@ -130,7 +130,7 @@ func (c *Conn) dialerKey() []byte {
 // sessionID is what both ends of c know alike: the shs session ID, or
 // else the transport's address pair, dialing end first.
 func (c *Conn) sessionID() []byte {
-	for n, i := net.Conn(c.Conn), 0; n != nil && i < 32; i++ {
+	for n, i := net.Conn(c.conn), 0; n != nil && i < 32; i++ {
 		if s, ok := n.(interface{ SessionID() [32]byte }); ok {
 			id := s.SessionID()
 			return id[:]

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
 
@@ -18,8 +19,9 @@ const (
 	// DefaultFallbackDelay is how long Dial waits for one alternative
 	// before starting the next in parallel (Happy Eyeballs, RFC 8305).
 	DefaultFallbackDelay = 250 * time.Millisecond
-	// DefaultHandshakeTimeout bounds the transforms of one connection.
-	DefaultHandshakeTimeout = 10 * time.Second
+	// DefaultHandshakeTimeout bounds the transforms of one connection
+	// when HandshakeTimeout is zero; it is shs's own default.
+	DefaultHandshakeTimeout = shs.DefaultHandshakeTimeout
 	// DefaultDialTimeout bounds one dial attempt whole. Two minutes is
 	// what Linux takes to give up a TCP connect by default and what tor
 	// lets a SOCKS request wait for a circuit (SocksTimeout): an attempt
@@ -32,7 +34,7 @@ const (
 // A Dialer checks its configuration and builds its plugins on first use;
 // do not modify it after that. It is safe for concurrent use.
 type Dialer struct {
-	Config
+	Config Config
 
 	// FallbackDelay is the head start each alternative of an address gets
 	// before the next one is tried in parallel; an alternative that fails
@@ -41,7 +43,8 @@ type Dialer struct {
 	FallbackDelay time.Duration
 
 	// HandshakeTimeout bounds the transforms (the shs handshake) of each
-	// attempt; zero means DefaultHandshakeTimeout. The ctx passed to
+	// attempt; zero means DefaultHandshakeTimeout and a negative value no
+	// bound but the others, as in package shs. The ctx passed to
 	// DialContext bounds everything as well.
 	HandshakeTimeout time.Duration
 
@@ -102,7 +105,7 @@ type candidate struct {
 // A configuration no dial could work with is reported before any I/O,
 // wrapping ErrInvalidConfig.
 func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error) {
-	t := d.Trace
+	t := d.Config.Trace
 	if t == nil {
 		return d.dial(ctx, addr)
 	}
@@ -120,10 +123,10 @@ func (d *Dialer) DialContext(ctx context.Context, addr string) (net.Conn, error)
 
 func (d *Dialer) dial(ctx context.Context, addr string) (net.Conn, error) {
 	c, err := d.dialAll(ctx, addr)
-	if err != nil || d.ConnSet == nil {
+	if err != nil || d.Config.ConnSet == nil {
 		return c, err
 	}
-	if err := d.ConnSet.Add(c.(*Conn)); err != nil {
+	if err := d.Config.ConnSet.Add(c.(*Conn)); err != nil {
 		return nil, fmt.Errorf("multiserver: dial: %w", err)
 	}
 	return c, nil
@@ -325,7 +328,7 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, to)
 	defer cancel()
-	tr := d.Trace
+	tr := d.Config.Trace
 	var alt Alternative
 	var start time.Time
 	if tr != nil {
@@ -366,11 +369,7 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 
 // handshake runs the transforms of c over raw, the dialed transport conn.
 func (d *Dialer) handshake(parent, ctx context.Context, to time.Duration, c candidate, raw net.Conn) (*Conn, error) {
-	hto := d.HandshakeTimeout
-	if hto <= 0 {
-		hto = DefaultHandshakeTimeout
-	}
-	hctx, hcancel := context.WithTimeout(ctx, hto)
+	hctx, hcancel := withHandshakeTimeout(ctx, d.HandshakeTimeout)
 	defer hcancel()
 	layers, failed, err := upgrade(hctx, raw, len(c.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return c.transforms[i].Client(hctx, conn, c.addr[i+1])
@@ -389,7 +388,7 @@ func (d *Dialer) handshake(parent, ctx context.Context, to time.Duration, c cand
 		names[i] = f.Name()
 	}
 	local, remote := connAddrs(c.transport, raw, names, layers, c.addr)
-	return &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: c.name, dialed: true}, nil
+	return &Conn{conn: top(raw, layers), local: local, remote: remote, stack: c.name, dialed: true}, nil
 }
 
 // attemptError says so when err ended an attempt because the attempt's

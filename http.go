@@ -63,7 +63,7 @@ func AuthFromContext(ctx context.Context) any {
 // conn and its handshake. Environment proxies are not used. The returned
 // transport may be adjusted before its first use (for HTTP/2 over the
 // encrypted conn, set Protocols with SetUnencryptedHTTP2 on both ends).
-// d must not be modified once the transport is in use; set d.Identity if
+// d must not be modified once the transport is in use; set d.Config.Identity if
 // the server must see the same client key on every connection.
 func NewHTTPTransport(d *Dialer, resolve func(ctx context.Context, hostport string) (string, error)) *http.Transport {
 	if d == nil {

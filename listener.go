@@ -28,7 +28,7 @@ const DefaultMaxHandshakes = 1024
 // returns it, so a program that stops calling Accept stops the listener
 // rather than piling up conns. See SECURITY.md for the threat model.
 type ListenConfig struct {
-	Config
+	Config Config
 
 	// Scopes are the scopes every stack is advertised in, and the ones
 	// that choose the bind host when a section names none. Nil means
@@ -37,8 +37,11 @@ type ListenConfig struct {
 
 	// HandshakeTimeout bounds the transforms (the shs handshake) of each
 	// accepted conn, from the start of its handshake; a conn still
-	// handshaking then is closed, whatever the transform does. Zero or negative means DefaultHandshakeTimeout
-	// (10s).
+	// handshaking then is closed, whatever the transform does. Zero means
+	// DefaultHandshakeTimeout (10s); a negative value means no bound, as
+	// in package shs, which leaves a listener reachable by untrusted
+	// clients open to slowloris: use it only where every client is
+	// trusted.
 	HandshakeTimeout time.Duration
 
 	// HandshakeStepTimeout bounds each step of a handshake whose
@@ -164,7 +167,7 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 	l.slots = newSlots(max)
 	l.perIP = newSourceLimiter(lc.MaxHandshakesPerIP)
 	l.timeout = lc.HandshakeTimeout
-	if l.timeout <= 0 {
+	if l.timeout == 0 {
 		l.timeout = DefaultHandshakeTimeout
 	}
 	l.stepTO = lc.HandshakeStepTimeout
@@ -369,7 +372,7 @@ func (l *Listener) acceptLoop(s *listenStack) {
 }
 
 func (l *Listener) traceAccept(s *listenStack, raw net.Conn, err error) {
-	if t := l.lc.Trace; t != nil && t.Accept != nil {
+	if t := l.lc.Config.Trace; t != nil && t.Accept != nil {
 		t.Accept(AcceptInfo{Stack: s.name, Remote: raw.RemoteAddr(), Err: err, Reason: FailureReason(err)})
 	}
 }
@@ -407,7 +410,7 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *s
 	defer l.slots.release(sl)
 	defer sl.end()
 	defer release()
-	tr := l.lc.Trace
+	tr := l.lc.Config.Trace
 	var info HandshakeInfo
 	var start time.Time
 	if tr != nil {
@@ -417,7 +420,7 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *s
 		}
 		start = time.Now()
 	}
-	ctx, cancel := context.WithTimeout(sl.ctx, l.timeout)
+	ctx, cancel := withHandshakeTimeout(sl.ctx, l.timeout)
 	defer cancel()
 	layers, failed, err := upgrade(ctx, raw, len(s.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return s.transforms[i].Server(ctx, conn)
@@ -451,7 +454,7 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *s
 		return
 	}
 	local, remote := connAddrs(s.transport, raw, s.names, layers, nil)
-	c := &Conn{Conn: top(raw, layers), local: local, remote: remote, stack: s.name}
+	c := &Conn{conn: top(raw, layers), local: local, remote: remote, stack: s.name}
 	if tr != nil {
 		if tr.HandshakeDone != nil {
 			info.Conn, info.Duration = c, time.Since(start)
@@ -459,7 +462,7 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *s
 		}
 		traced(tr, c, false)
 	}
-	if set := l.lc.ConnSet; set != nil {
+	if set := l.lc.Config.ConnSet; set != nil {
 		if err := set.Add(c); err != nil {
 			if !l.isClosed() {
 				l.report(fmt.Errorf("%s: %w", s.name, err))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/internal/ifaddrs"
 	"github.com/go-multiserver/multiserver/stack"
 )
 
@@ -14,17 +15,15 @@ import (
 // scope advertises the interface addresses fitting it, and that the
 // listener's Addr holds them all.
 func TestAddressPerScope(t *testing.T) {
-	old := stack.InterfaceAddrs
-	stack.InterfaceAddrs = func(s stack.Scope) []netip.Addr {
+	t.Cleanup(ifaddrs.Replace(func(s string) []netip.Addr {
 		var out []netip.Addr
 		for _, a := range []string{"192.168.1.20", "203.0.113.7"} {
-			if ip := netip.MustParseAddr(a); s.Fits(ip) {
+			if ip := netip.MustParseAddr(a); stack.Scope(s).Fits(ip) {
 				out = append(out, ip)
 			}
 		}
 		return out
-	}
-	t.Cleanup(func() { stack.InterfaceAddrs = old })
+	}))
 
 	lc := &ms.ListenConfig{Config: helloCfg, Scopes: []ms.Scope{ms.Device, ms.Local, ms.Public}}
 	ln := listen(t, lc, "net:0.0.0.0:0~hello")

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/subtle"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"sync"
@@ -51,12 +52,13 @@ func (c *Config) resolve() (*stackSet, error) {
 	}
 	if !c.replaces(shs.Name) {
 		t, err := shs.NewTransform(&shs.Config{
-			Identity:    c.Identity,
-			AppKey:      c.AppKey,
-			Authorize:   c.Authorize,
-			MaxBodySize: c.MaxFrameSize,
+			Identity:     c.Identity,
+			AppKey:       c.AppKey,
+			Authorize:    c.Authorize,
+			MaxFrameSize: c.MaxFrameSize,
 			// The Dialer and ListenConfig bound every handshake through
-			// ctx (their HandshakeTimeout); shs adds no timeout of its own.
+			// ctx (their HandshakeTimeout, same meaning); shs adds no
+			// bound of its own.
 			HandshakeTimeout: -1,
 		})
 		if err != nil { // c.check covers what shs checks; this is a backstop
@@ -109,7 +111,7 @@ func (c *Config) check() error {
 		return fmt.Errorf("%w: Config.AppKey is %d bytes, want 32 (nil means the main network key)", ErrInvalidConfig, len(c.AppKey))
 	}
 	if c.MaxFrameSize < 0 || c.MaxFrameSize > 65535 {
-		return fmt.Errorf("%w: Config.MaxFrameSize %d is out of range 1..65535 (0 means %d)", ErrInvalidConfig, c.MaxFrameSize, shs.DefaultMaxBodySize)
+		return fmt.Errorf("%w: Config.MaxFrameSize %d is out of range 1..65535 (0 means %d)", ErrInvalidConfig, c.MaxFrameSize, shs.DefaultMaxFrameSize)
 	}
 	transports := map[string]int{}
 	for i, t := range c.Transports {
@@ -165,4 +167,17 @@ func (s *stackSet) known() string {
 	sort.Strings(ts)
 	sort.Strings(fs)
 	return "transports " + strings.Join(ts, ", ") + "; transforms " + strings.Join(fs, ", ")
+}
+
+// Plugins returns the transports and transforms d uses, by name: the
+// built-ins, with those of d.Config in place of built-ins of the same
+// name. Like Dial it checks the configuration and builds the plugins on
+// first use; the error is the one Dial would return. The maps are d's to
+// read, copied for the caller.
+func (d *Dialer) Plugins() (transports map[string]stack.Transport, transforms map[string]stack.Transform, err error) {
+	st, err := d.resolved.stacks(&d.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	return maps.Clone(st.transports), maps.Clone(st.transforms), nil
 }

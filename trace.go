@@ -179,7 +179,7 @@ func traced(t *Trace, c *Conn, dialing bool) {
 	if t == nil || t.Closed == nil {
 		return
 	}
-	c.Conn = &tracedConn{Conn: c.Conn, fn: t.Closed, start: time.Now(),
+	c.conn = &tracedConn{Conn: c.conn, fn: t.Closed, start: time.Now(),
 		info: CloseInfo{Dialing: dialing, Stack: c.stack, Local: c.local, Remote: c.remote}}
 }
 

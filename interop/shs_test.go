@@ -279,7 +279,7 @@ func TestFailures(t *testing.T) {
 							addr = replaceKey(t, addr, otherKey)
 						}
 						if cell.wrongApp {
-							d.AppKey = otherAppKey
+							d.Config.AppKey = otherAppKey
 						}
 						err := dialFails(t, d, addr)
 						t.Logf("Go client error: %v", err)
@@ -308,7 +308,7 @@ func TestFailures(t *testing.T) {
 			t.Run("JSClientGoServer", func(t *testing.T) {
 				lc := shsListenConfig()
 				if cell.refuse {
-					lc.Authorize = func(_ context.Context, remote ed25519.PublicKey) (any, error) {
+					lc.Config.Authorize = func(_ context.Context, remote ed25519.PublicKey) (any, error) {
 						if remote.Equal(pubKey(otherKey)) {
 							return "other", nil
 						}

@@ -220,7 +220,7 @@ func TestListenErrors(t *testing.T) {
 func TestListenerAdvertise(t *testing.T) {
 	_, _, path := openPTY(t)
 	ln, _ := listenPath(t, path, nil)
-	for _, sc := range stack.Scopes {
+	for _, sc := range stack.Scopes() {
 		got := ln.Advertise(sc)
 		if sc != stack.Device {
 			if got != nil {

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+
+	"github.com/go-multiserver/multiserver/internal/ifaddrs"
 )
 
 // A Scope says from where a listener is meant to be reached, and so which
@@ -24,8 +26,8 @@ const (
 	Public Scope = "public"
 )
 
-// Scopes lists every known scope.
-var Scopes = []Scope{Device, Local, Private, Public}
+// Scopes returns every known scope, in a new slice.
+func Scopes() []Scope { return []Scope{Device, Local, Private, Public} }
 
 // ParseScope parses one of "device", "local", "private", "public".
 func ParseScope(s string) (Scope, error) {
@@ -63,8 +65,10 @@ func IsPrivate(ip netip.Addr) bool {
 // InterfaceAddrs returns the addresses of this machine's interfaces that
 // fit scope, ranked as JavaScript multiserver ranks them (IPv4 before IPv6,
 // wireless before wired before tunnels) with zones on link-local IPv6.
-// It is a variable so tests can replace it.
-var InterfaceAddrs = func(scope Scope) []netip.Addr {
+func InterfaceAddrs(scope Scope) []netip.Addr {
+	if f := ifaddrs.Fake(); f != nil {
+		return f(string(scope))
+	}
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return nil

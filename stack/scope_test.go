@@ -2,6 +2,8 @@ package stack
 
 import (
 	"errors"
+
+	"github.com/go-multiserver/multiserver/internal/ifaddrs"
 	"net/netip"
 	"slices"
 	"testing"
@@ -19,17 +21,15 @@ func fakeInterfaces(t *testing.T) {
 		netip.MustParseAddr("203.0.113.7"),
 		netip.MustParseAddr("2001:db8::7"),
 	}
-	old := InterfaceAddrs
-	InterfaceAddrs = func(s Scope) []netip.Addr {
+	t.Cleanup(ifaddrs.Replace(func(s string) []netip.Addr {
 		var out []netip.Addr
 		for _, ip := range all {
-			if s.Fits(ip) {
+			if Scope(s).Fits(ip) {
 				out = append(out, ip)
 			}
 		}
 		return out
-	}
-	t.Cleanup(func() { InterfaceAddrs = old })
+	}))
 }
 
 func TestScopeFits(t *testing.T) {
@@ -112,9 +112,7 @@ func TestBindHost(t *testing.T) {
 }
 
 func TestBindHostNoInterface(t *testing.T) {
-	old := InterfaceAddrs
-	InterfaceAddrs = func(Scope) []netip.Addr { return nil }
-	t.Cleanup(func() { InterfaceAddrs = old })
+	t.Cleanup(ifaddrs.Replace(func(string) []netip.Addr { return nil }))
 	// ssb-server #578: scope public without a public IP must not bind
 	// every interface.
 	if h, err := BindHost([]Scope{Public}); !errors.Is(err, ErrScope) {

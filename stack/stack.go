@@ -4,8 +4,9 @@
 //
 // Built-in plugins implement these interfaces exactly as a user's own
 // plugin would; the root multiserver package composes them. This package is
-// a leaf: it imports only the standard library and msaddr, so plugins can
-// depend on it without cycles.
+// a leaf: it imports only the standard library, msaddr and a test hook, so
+// plugins can depend on it without cycles. It exports no variable but its
+// sentinel errors.
 package stack
 
 import (

@@ -1,14 +1,9 @@
 package main
 
 import (
+	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
-	"github.com/go-multiserver/multiserver/scheme/onion"
-	"github.com/go-multiserver/multiserver/scheme/tcp"
-	"github.com/go-multiserver/multiserver/scheme/unixsock"
-	"github.com/go-multiserver/multiserver/scheme/ws"
-	"github.com/go-multiserver/multiserver/secure/noauth"
-	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/serialport"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -25,26 +20,24 @@ type sectionParser interface {
 	Parse(s msaddr.Section) (msaddr.Section, error)
 }
 
-// parsers returns the section checkers of the stacks ms dials (the
-// root package's defaults and serial), by name: transports first, then
-// transforms.
+// parsers returns the section checkers of the stacks ms dials, by name:
+// transports first, then transforms. It asks the library, so it lists
+// what ms dial would use.
 func parsers() (transports, transforms map[string]sectionParser) {
-	transports = map[string]sectionParser{
-		tcp.Name:        tcp.New(nil),
-		unixsock.Name:   unixsock.New(nil),
-		"ws":            ws.New(nil),
-		"wss":           ws.NewSecure(nil),
-		onion.Name:      onion.New(nil),
-		serialport.Name: serialport.New(nil),
-		dnsaddr.Name:    dnsParser{}, // not a transport: ms dial resolves it first
-	}
-	shsTransform, err := shs.NewTransform(nil)
+	d := &ms.Dialer{Config: ms.Config{Transports: extraTransports()}}
+	ts, fs, err := d.Plugins()
 	if err != nil {
-		panic(err) // cannot happen: a nil Config is valid
+		panic(err) // cannot happen: ms's own configuration is valid
 	}
-	transforms = map[string]sectionParser{
-		noauth.Name: noauth.New(nil),
-		shs.Name:    shsTransform,
+	transports = map[string]sectionParser{
+		dnsaddr.Name: dnsParser{}, // not a transport: ms dial resolves it first
+	}
+	for name, t := range ts {
+		transports[name] = t
+	}
+	transforms = map[string]sectionParser{}
+	for name, f := range fs {
+		transforms[name] = f
 	}
 	return transports, transforms
 }

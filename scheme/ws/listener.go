@@ -91,7 +91,7 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 		sl, connState = l.phase, l.phase.connState
 	}
 	l.srv = &http.Server{
-		Handler:           l,
+		Handler:           http.HandlerFunc(l.serveHTTP),
 		ReadHeaderTimeout: t.readHeaderTimeout(),
 		MaxHeaderBytes:    t.maxHeaderBytes(),
 		ConnState:         connState,
@@ -111,9 +111,11 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 	return l
 }
 
-// ServeHTTP upgrades WebSocket requests and passes others to
-// Options.Handler. It is called by the listener's own http.Server.
-func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// serveHTTP upgrades WebSocket requests and passes others to
+// Options.Handler. Only the listener's own http.Server calls it: it needs
+// the raw conn that server's ConnContext records. (An http.Handler for
+// other servers would be a separate, exported way in.)
+func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if !isUpgrade(r) {
 		if h := l.t.opts.Handler; h != nil {
 			h.ServeHTTP(w, r)

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/net/nettest"
 
+	"github.com/go-multiserver/multiserver/internal/ifaddrs"
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -211,14 +212,12 @@ func TestScopeBindingLocal(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("binds 127.0.0.2, which only Linux routes without setup")
 	}
-	old := stack.InterfaceAddrs
-	defer func() { stack.InterfaceAddrs = old }()
-	stack.InterfaceAddrs = func(s stack.Scope) []netip.Addr {
-		if s == stack.Local {
+	defer ifaddrs.Replace(func(s string) []netip.Addr {
+		if stack.Scope(s) == stack.Local {
 			return []netip.Addr{netip.MustParseAddr("127.0.0.2")}
 		}
 		return nil
-	}
+	})()
 	s, _ := msaddr.ParseSection("ws")
 	ln, err := New(nil).Listen(context.Background(), s, []stack.Scope{stack.Local})
 	if err != nil {

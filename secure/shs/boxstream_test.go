@@ -91,7 +91,7 @@ func keysFor(key, nonce []byte) shake.Keys {
 func seal(t testing.TB, key, nonce []byte, writes ...[]byte) []byte {
 	t.Helper()
 	m := newMemConn(nil)
-	c := newStreamConn(m, keysFor(key, nonce), DefaultMaxBodySize)
+	c := newStreamConn(m, keysFor(key, nonce), DefaultMaxFrameSize)
 	for _, w := range writes {
 		if n, err := c.Write(w); n != len(w) || err != nil {
 			t.Fatalf("Write = %d, %v", n, err)
@@ -162,7 +162,7 @@ func TestJSVectors(t *testing.T) {
 			}
 			want := bytes.Join(toSlices(s.DecryptedPackets), nil)
 			for _, m := range readModes {
-				got, err := open(s.Key, s.InitialNonce, s.Wire, DefaultMaxBodySize, m.chunk, m.bufSize, m.stall)
+				got, err := open(s.Key, s.InitialNonce, s.Wire, DefaultMaxFrameSize, m.chunk, m.bufSize, m.stall)
 				if err != nil || !bytes.Equal(got, want) {
 					t.Fatalf("%s: decrypt = %d bytes, %v; want %d bytes, EOF", m.name, len(got), err, len(want))
 				}
@@ -181,7 +181,7 @@ func TestJSVectors(t *testing.T) {
 	for _, r := range v.Receiver {
 		t.Run("receiver/"+r.Name, func(t *testing.T) {
 			for _, m := range readModes {
-				got, err := open(r.Key, r.InitialNonce, r.Wire, DefaultMaxBodySize, m.chunk, m.bufSize, m.stall)
+				got, err := open(r.Key, r.InitialNonce, r.Wire, DefaultMaxFrameSize, m.chunk, m.bufSize, m.stall)
 				if !bytes.Equal(got, r.DeliveredPlaintext) {
 					t.Errorf("%s: delivered %d bytes, JS delivered %d", m.name, len(got), len(r.DeliveredPlaintext))
 				}
@@ -195,7 +195,7 @@ func TestJSVectors(t *testing.T) {
 			if r.Name == "oversized-body-5000" {
 				_, err := open(r.Key, r.InitialNonce, r.Wire, MaxPacketSize, 0, 1<<16, false)
 				if !errors.Is(err, ErrFrameTooLarge) {
-					t.Errorf("with MaxBodySize 4096: %v, want ErrFrameTooLarge", err)
+					t.Errorf("with MaxFrameSize 4096: %v, want ErrFrameTooLarge", err)
 				}
 			}
 		})
@@ -223,13 +223,13 @@ func TestCKAT(t *testing.T) {
 	if got := seal(t, v.Key, v.InitialNonce, writes...); !bytes.Equal(got, want) {
 		t.Fatal("encryption differs from the box-stream-c known answer")
 	}
-	got, err := open(v.Key, v.InitialNonce, want, DefaultMaxBodySize, 0, 1024, false)
+	got, err := open(v.Key, v.InitialNonce, want, DefaultMaxFrameSize, 0, 1024, false)
 	if err != nil || !bytes.Equal(got, bytes.Join(writes, nil)) {
 		t.Fatalf("decrypt = %x, %v", got, err)
 	}
 	tampered := append(append([]byte{}, v.TamperedBody.HeaderBox...), v.TamperedBody.BodyBox...)
 	m := newMemConn(tampered)
-	c := newStreamConn(m, keysFor(v.Key, v.InitialNonce), DefaultMaxBodySize)
+	c := newStreamConn(m, keysFor(v.Key, v.InitialNonce), DefaultMaxFrameSize)
 	if _, err := c.Read(make([]byte, 100)); !errors.Is(err, ErrBadMAC) {
 		t.Fatalf("tampered body: %v, want ErrBadMAC", err)
 	}
@@ -293,11 +293,11 @@ func TestNonceWrapKAT(t *testing.T) {
 		all = append(all, p...)
 	}
 	wire := seal(t, v.Key, v.NonceWrapStart, writes...)
-	got, err := refDecode(v.Key, v.NonceWrapStart, wire, DefaultMaxBodySize)
+	got, err := refDecode(v.Key, v.NonceWrapStart, wire, DefaultMaxFrameSize)
 	if err != nil || !bytes.Equal(got, all) {
 		t.Fatalf("reference decoder: %d bytes, %v", len(got), err)
 	}
-	got, err = open(v.Key, v.NonceWrapStart, wire, DefaultMaxBodySize, 0, 1<<16, false)
+	got, err = open(v.Key, v.NonceWrapStart, wire, DefaultMaxFrameSize, 0, 1<<16, false)
 	if err != nil || !bytes.Equal(got, all) {
 		t.Fatalf("Conn decoder: %d bytes, %v", len(got), err)
 	}
@@ -337,7 +337,7 @@ func TestTamperEveryBit(t *testing.T) {
 	for i := range len(wire) * 8 {
 		w := append([]byte{}, wire...)
 		w[i/8] ^= 1 << (i % 8)
-		got, err := open(testStreamKey, testStreamNonce, w, DefaultMaxBodySize, 0, 1<<16, false)
+		got, err := open(testStreamKey, testStreamNonce, w, DefaultMaxFrameSize, 0, 1<<16, false)
 		if !errors.Is(err, ErrBadMAC) {
 			t.Fatalf("bit %d flipped: error %v, want ErrBadMAC", i, err)
 		}
@@ -350,7 +350,7 @@ func TestTamperEveryBit(t *testing.T) {
 func TestTruncation(t *testing.T) {
 	wire, plain := recorded(t)
 	for n := range len(wire) {
-		got, err := open(testStreamKey, testStreamNonce, wire[:n], DefaultMaxBodySize, 0, 1<<16, false)
+		got, err := open(testStreamKey, testStreamNonce, wire[:n], DefaultMaxFrameSize, 0, 1<<16, false)
 		if !errors.Is(err, ErrNoGoodbye) || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Fatalf("cut at %d of %d: error %v, want ErrNoGoodbye", n, len(wire), err)
 		}
@@ -359,7 +359,7 @@ func TestTruncation(t *testing.T) {
 		}
 	}
 	// Bytes after the goodbye are ignored, as in JS.
-	got, err := open(testStreamKey, testStreamNonce, append(wire, 1, 2, 3), DefaultMaxBodySize, 0, 1<<16, false)
+	got, err := open(testStreamKey, testStreamNonce, append(wire, 1, 2, 3), DefaultMaxFrameSize, 0, 1<<16, false)
 	if err != nil || !bytes.Equal(got, plain) {
 		t.Fatalf("trailing bytes: %v", err)
 	}
@@ -372,7 +372,7 @@ func TestWriteTimeoutMidPacket(t *testing.T) {
 	for _, budget := range []int{0, 1, 33, 34, 35, 4130, 4131, 9000} {
 		m := newMemConn(nil)
 		m.budget = budget
-		c := newStreamConn(m, keysFor(testStreamKey, testStreamNonce), DefaultMaxBodySize)
+		c := newStreamConn(m, keysFor(testStreamKey, testStreamNonce), DefaultMaxFrameSize)
 		n, err := c.Write(msg)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("budget %d: Write error %v, want a timeout", budget, err)
@@ -387,7 +387,7 @@ func TestWriteTimeoutMidPacket(t *testing.T) {
 		if err := c.CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := refDecode(testStreamKey, testStreamNonce, m.out.Bytes(), DefaultMaxBodySize)
+		got, err := refDecode(testStreamKey, testStreamNonce, m.out.Bytes(), DefaultMaxFrameSize)
 		if err != nil || !bytes.Equal(got, msg) {
 			t.Fatalf("budget %d: stream decodes to %d bytes, %v", budget, len(got), err)
 		}
@@ -398,7 +398,7 @@ func TestWriteErrorSticks(t *testing.T) {
 	m := newMemConn(nil)
 	boom := errors.New("boom")
 	m.writeErr = boom
-	c := newStreamConn(m, keysFor(testStreamKey, testStreamNonce), DefaultMaxBodySize)
+	c := newStreamConn(m, keysFor(testStreamKey, testStreamNonce), DefaultMaxFrameSize)
 	if _, err := c.Write([]byte("x")); !errors.Is(err, boom) {
 		t.Fatalf("Write: %v", err)
 	}
@@ -415,7 +415,7 @@ func TestReadErrorSticks(t *testing.T) {
 	wire, _ := recorded(t)
 	wire[40] ^= 1
 	m := newMemConn(append(wire, wire...))
-	c := newStreamConn(m, keysFor(testStreamKey, testStreamNonce), DefaultMaxBodySize)
+	c := newStreamConn(m, keysFor(testStreamKey, testStreamNonce), DefaultMaxFrameSize)
 	buf := make([]byte, 1<<16)
 	var err error
 	for err == nil {
@@ -437,7 +437,7 @@ func FuzzBoxStreamReader(f *testing.F) {
 	f.Add(seal(f, testStreamKey, testStreamNonce, make([]byte, 5000)), uint8(200), uint16(4096))
 	f.Add([]byte{}, uint8(0), uint16(0))
 	f.Fuzz(func(t *testing.T, wire []byte, chunk uint8, bufSize uint16) {
-		for _, maxBody := range []int{DefaultMaxBodySize, 100} {
+		for _, maxBody := range []int{DefaultMaxFrameSize, 100} {
 			want, wantErr := refDecode(testStreamKey, testStreamNonce, wire, maxBody)
 			got, err := open(testStreamKey, testStreamNonce, wire, maxBody, int(chunk), 1+int(bufSize), chunk%3 == 1)
 			if !bytes.Equal(got, want) {
@@ -464,7 +464,7 @@ func rawPacket(key []byte, n *[24]byte, body []byte) []byte {
 }
 
 func TestMaxBodyBoundary(t *testing.T) {
-	for _, tt := range []struct{ max, size int }{{4096, 4096}, {4096, 4097}, {100, 100}, {100, 101}, {DefaultMaxBodySize, 65535}} {
+	for _, tt := range []struct{ max, size int }{{4096, 4096}, {4096, 4097}, {100, 100}, {100, 101}, {DefaultMaxFrameSize, 65535}} {
 		var n [24]byte
 		copy(n[:], testStreamNonce)
 		body := bytes.Repeat([]byte{3}, tt.size)
@@ -505,7 +505,7 @@ func TestLongBodiesInPieces(t *testing.T) {
 				if chunk == 1 && bufSize == 1 && stall {
 					continue // 200,000 stalls: covered by the other modes
 				}
-				got, err := open(testStreamKey, testStreamNonce, wire, DefaultMaxBodySize, chunk, bufSize, stall)
+				got, err := open(testStreamKey, testStreamNonce, wire, DefaultMaxFrameSize, chunk, bufSize, stall)
 				if err != nil || !bytes.Equal(got, want) {
 					t.Errorf("chunk %d, buffer %d, stall %v: %d of %d bytes, %v", chunk, bufSize, stall, len(got), len(want), err)
 				}

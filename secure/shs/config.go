@@ -29,11 +29,11 @@ const (
 	// longer writes are split, as the JS implementation does.
 	MaxPacketSize = 4096
 
-	// DefaultMaxBodySize is the largest box-stream body accepted when
-	// Config.MaxBodySize is zero: 65535, the most the 16-bit length field
+	// DefaultMaxFrameSize is the largest box-stream body accepted when
+	// Config.MaxFrameSize is zero: 65535, the most the 16-bit length field
 	// can announce. The JS decrypter accepts any such length, although no
 	// known sender exceeds 4096.
-	DefaultMaxBodySize = 65535
+	DefaultMaxFrameSize = 65535
 )
 
 // A Config configures a client or server. The zero value is usable for a
@@ -75,10 +75,10 @@ type Config struct {
 	// the context's.
 	HandshakeTimeout time.Duration
 
-	// MaxBodySize is the largest box-stream body accepted from the peer,
-	// 1 to 65535. Zero means DefaultMaxBodySize. Set MaxPacketSize (4096)
+	// MaxFrameSize is the largest box-stream body accepted from the peer,
+	// 1 to 65535. Zero means DefaultMaxFrameSize. Set MaxPacketSize (4096)
 	// to be as strict as go-secretstream.
-	MaxBodySize int
+	MaxFrameSize int
 
 	mu        sync.Mutex
 	lt        *shake.LongTerm
@@ -100,7 +100,7 @@ func (c *Config) Clone() *Config {
 		ServerKey:        c.ServerKey,
 		Seed:             c.Seed,
 		HandshakeTimeout: c.HandshakeTimeout,
-		MaxBodySize:      c.MaxBodySize,
+		MaxFrameSize:     c.MaxFrameSize,
 		lt:               c.lt,
 	}
 	if c.generated && c.Identity == nil {
@@ -163,12 +163,12 @@ func (c *Config) appKey() (*[32]byte, error) {
 
 func (c *Config) maxBody() (int, error) {
 	switch {
-	case c.MaxBodySize == 0:
-		return DefaultMaxBodySize, nil
-	case c.MaxBodySize < 0 || c.MaxBodySize > 65535:
-		return 0, fmt.Errorf("%w: MaxBodySize %d out of range 1..65535", ErrInvalidConfig, c.MaxBodySize)
+	case c.MaxFrameSize == 0:
+		return DefaultMaxFrameSize, nil
+	case c.MaxFrameSize < 0 || c.MaxFrameSize > 65535:
+		return 0, fmt.Errorf("%w: MaxFrameSize %d out of range 1..65535", ErrInvalidConfig, c.MaxFrameSize)
 	}
-	return c.MaxBodySize, nil
+	return c.MaxFrameSize, nil
 }
 
 func (c *Config) handshakeTimeout() time.Duration {

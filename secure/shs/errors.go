@@ -62,7 +62,7 @@ var (
 	ErrUnauthorized = shake.ErrUnauthorized
 
 	// ErrFrameTooLarge reports a received box-stream packet longer than
-	// Config.MaxBodySize.
+	// Config.MaxFrameSize.
 	ErrFrameTooLarge = errors.New("shs: box-stream packet larger than the configured maximum")
 
 	// ErrNoGoodbye reports a box stream that ended without its goodbye

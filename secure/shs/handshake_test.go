@@ -376,7 +376,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"no server key", &shs.Config{}, true},
 		{"short app key", &shs.Config{AppKey: []byte{1}}, false},
 		{"short seed", &shs.Config{ServerKey: serverKey.Public().(ed25519.PublicKey), Seed: []byte{1}}, true},
-		{"max body", &shs.Config{MaxBodySize: 70000}, false},
+		{"max body", &shs.Config{MaxFrameSize: 70000}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

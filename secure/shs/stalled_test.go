@@ -109,7 +109,7 @@ func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := newStreamConn(raw, k, DefaultMaxBodySize)
+		s := newStreamConn(raw, k, DefaultMaxFrameSize)
 		servers = append(servers, s)
 		wg.Add(1)
 		go func() {

@@ -23,13 +23,13 @@ var _ stack.Transform = (*Transform)(nil)
 
 // NewTransform returns the "shs" transform configured by cfg (nil means
 // the zero Config): Identity, AppKey, Authorize, HandshakeTimeout and
-// MaxBodySize are used; ServerKey and Seed come from each dial section.
+// MaxFrameSize are used; ServerKey and Seed come from each dial section.
 // cfg is copied. With a nil Identity the transform generates one fresh
 // identity, used by every listener and every dial it makes.
 //
 // It checks the configuration and prepares the identity once, so that no
 // handshake repeats the work: an AppKey that is not 32 bytes, a
-// MaxBodySize out of range or an Identity whose halves do not belong
+// MaxFrameSize out of range or an Identity whose halves do not belong
 // together is an error wrapping ErrInvalidConfig that names the field.
 func NewTransform(cfg *Config) (*Transform, error) {
 	base := &Config{}
@@ -39,7 +39,7 @@ func NewTransform(cfg *Config) (*Transform, error) {
 			AppKey:           cfg.AppKey,
 			Authorize:        cfg.Authorize,
 			HandshakeTimeout: cfg.HandshakeTimeout,
-			MaxBodySize:      cfg.MaxBodySize,
+			MaxFrameSize:     cfg.MaxFrameSize,
 		}
 	}
 	if _, err := base.appKey(); err != nil {

@@ -171,8 +171,8 @@ func TestNewTransformChecksConfig(t *testing.T) {
 	}{
 		{"short app key", &shs.Config{AppKey: []byte("short")}, "AppKey"},
 		{"long app key", &shs.Config{AppKey: make([]byte, 33)}, "AppKey"},
-		{"body too large", &shs.Config{MaxBodySize: 70000}, "MaxBodySize"},
-		{"negative body", &shs.Config{MaxBodySize: -1}, "MaxBodySize"},
+		{"body too large", &shs.Config{MaxFrameSize: 70000}, "MaxFrameSize"},
+		{"negative body", &shs.Config{MaxFrameSize: -1}, "MaxFrameSize"},
 		{"identity length", &shs.Config{Identity: clientKey[:32]}, "Identity"},
 		{"identity halves", &shs.Config{Identity: badHalves}, "Identity"},
 	} {
@@ -181,7 +181,7 @@ func TestNewTransformChecksConfig(t *testing.T) {
 			t.Errorf("%s: NewTransform = %v, %v; want nil and ErrInvalidConfig naming %s", tt.name, tr, err, tt.field)
 		}
 	}
-	for i, cfg := range []*shs.Config{nil, {}, {AppKey: make([]byte, 32), MaxBodySize: 4096, Identity: clientKey}} {
+	for i, cfg := range []*shs.Config{nil, {}, {AppKey: make([]byte, 32), MaxFrameSize: 4096, Identity: clientKey}} {
 		if _, err := shs.NewTransform(cfg); err != nil {
 			t.Errorf("good config %d: NewTransform: %v", i, err)
 		}
