@@ -1,0 +1,121 @@
+package stacktest_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/secure/noauth"
+	"github.com/go-multiserver/multiserver/stack"
+	"github.com/go-multiserver/multiserver/stack/stacktest"
+)
+
+// The suites must catch broken plugins, or passing them would mean
+// nothing. Each broken plugin below runs the suite in a child process
+// (a failing suite fails its test; that is what the parent checks for).
+
+// lossyConn drops the first byte of every write of more than one byte,
+// and says it wrote them all.
+type lossyConn struct{ net.Conn }
+
+func (c lossyConn) Write(p []byte) (int, error) {
+	if len(p) < 2 {
+		return c.Conn.Write(p)
+	}
+	n, err := c.Conn.Write(p[1:])
+	if n > 0 {
+		n++
+	}
+	return n, err
+}
+
+// lossyTransport is an in-memory transport whose dialed conns lose bytes.
+type lossyTransport struct{ *stacktest.Transport }
+
+func (t lossyTransport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
+	c, err := t.Transport.Dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return lossyConn{c}, nil
+}
+
+// stuckTransport's listeners ignore Close: Accept keeps waiting.
+type stuckTransport struct{ *stacktest.Transport }
+
+type stuckListener struct{ stack.Listener }
+
+func (stuckListener) Close() error { return nil }
+
+func (t stuckTransport) Listen(ctx context.Context, s msaddr.Section, scopes []stack.Scope) (stack.Listener, error) {
+	ln, err := t.Transport.Listen(ctx, s, scopes)
+	if err != nil {
+		return nil, err
+	}
+	return stuckListener{ln}, nil
+}
+
+// lossyTransform is noauth whose conns lose bytes.
+type lossyTransform struct{ stack.Transform }
+
+func (t lossyTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
+	c, err := t.Transform.Client(ctx, c, s)
+	if err != nil {
+		return nil, err
+	}
+	return lossyConn{c}, nil
+}
+
+var brokenPlugins = map[string]struct {
+	run      func(t *testing.T)
+	failures []string // subtests that must fail
+}{
+	"lossy-transport": {
+		run: func(t *testing.T) {
+			stacktest.TestTransport(t, lossyTransport{stacktest.NewTransport("mem")}, "mem")
+		},
+		failures: []string{"WriteThenClose"},
+	},
+	"stuck-listener": {
+		run: func(t *testing.T) {
+			stacktest.TestTransport(t, stuckTransport{stacktest.NewTransport("mem")}, "mem")
+		},
+		failures: []string{"CloseUnblocksAccept"},
+	},
+	"lossy-transform": {
+		run:      func(t *testing.T) { stacktest.TestTransform(t, lossyTransform{noauth.New(nil)}) },
+		failures: []string{"WriteThenClose"},
+	},
+}
+
+// TestBrokenPlugin runs the suite on the broken plugin named by
+// $STACKTEST_BROKEN; TestSuitesCatchBrokenPlugins runs it that way.
+func TestBrokenPlugin(t *testing.T) {
+	name := os.Getenv("STACKTEST_BROKEN")
+	if name == "" {
+		t.Skip("runs in a child process of TestSuitesCatchBrokenPlugins")
+	}
+	brokenPlugins[name].run(t)
+}
+
+func TestSuitesCatchBrokenPlugins(t *testing.T) {
+	for name, bp := range brokenPlugins {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBrokenPlugin$", "-test.v", "-test.timeout=2m")
+			cmd.Env = append(os.Environ(), "STACKTEST_BROKEN="+name)
+			out, err := cmd.CombinedOutput()
+			if _, ok := err.(*exec.ExitError); !ok {
+				t.Fatalf("the suite passed a broken plugin (or did not run: %v):\n%s", err, out)
+			}
+			for _, sub := range bp.failures {
+				if !strings.Contains(string(out), "--- FAIL: TestBrokenPlugin/"+sub) {
+					t.Errorf("subtest %s did not fail:\n%s", sub, out)
+				}
+			}
+		})
+	}
+}
