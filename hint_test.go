@@ -22,3 +22,13 @@ func TestDialHostPortHint(t *testing.T) {
 		}
 	}
 }
+
+// TestAddressErrorOnePrefix: a bad port is reported with one generic
+// prefix, not three ("multiserver: invalid address section: msaddr:
+// invalid address: net: ...").
+func TestAddressErrorOnePrefix(t *testing.T) {
+	_, err := ms.Dial(context.Background(), "net:127.0.0.1:99999")
+	if err == nil || !strings.Contains(err.Error(), "invalid address section: net: port 99999 out of range") || strings.Contains(err.Error(), "msaddr:") {
+		t.Errorf("Dial: %v; want one prefix before net: port 99999 out of range", err)
+	}
+}

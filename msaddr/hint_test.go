@@ -1,6 +1,7 @@
 package msaddr
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -30,5 +31,26 @@ func TestHostPortHint(t *testing.T) {
 	_, err := Parse("127.0.0.1:8080")
 	if err == nil || !strings.Contains(err.Error(), "as in net:127.0.0.1:8080") {
 		t.Errorf("Parse(127.0.0.1:8080): %v; want the hint", err)
+	}
+}
+
+// TestHostPortErrorPrefix: a bad field is ErrSyntax, and its message says
+// the section and the field without the package's generic prefix, which
+// the plugin reporting it adds in its own words.
+func TestHostPortErrorPrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"net:h:99999": "net: port 99999 out of range",
+		"net:h":       "net: want net:HOST:PORT",
+		"net:h:x":     "net: port \"x\" is not a decimal number",
+		"ws:[h]:1":    "ws: brackets around a host that is not IPv6: \"h\"",
+	} {
+		s, err := ParseSection(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, err = HostPort(s)
+		if !errors.Is(err, ErrSyntax) || err.Error() != want {
+			t.Errorf("HostPort(%s): %q (ErrSyntax %v); want %q", in, err, errors.Is(err, ErrSyntax), want)
+		}
 	}
 }

@@ -103,7 +103,7 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	c, err := dial(ctx)
 	if err != nil {
 		msg := dialFailure(err)
-		if note {
+		if note && exitCode(err) != exitUsage { // a bad address is not about keys
 			msg += "; " + ident.note()
 		}
 		e.errorf("%s", msg)
@@ -186,7 +186,11 @@ func dialFailure(err error) string {
 			parts = append(parts, explain(e))
 		}
 	}
-	return "dial failed: " + strings.Join(parts, "; ")
+	what := "dial failed: "
+	if exitCode(err) == exitUsage {
+		what = "bad address: " // nothing was dialled
+	}
+	return what + strings.Join(parts, "; ")
 }
 
 // explain prefixes err with the likely cause a person can act on.

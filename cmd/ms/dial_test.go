@@ -45,7 +45,8 @@ func TestDialFailures(t *testing.T) {
 		{"refused", []string{"--secret", okSecret, "net:" + refused + "~shs:" + shs.EncodeKey(srvPub)}, 1, "connection refused"},
 		{"timeout", []string{"--secret", okSecret, "--timeout", "300ms", "net:" + silent + "~shs:" + shs.EncodeKey(srvPub)}, 1, "timed out"},
 		{"no unix socket", []string{"unix:/nonexistent/ms.sock~noauth"}, 1, "no such socket"},
-		{"bad address", []string{"net:" + host + "~shs:AAAA"}, 2, "shs"},
+		{"bad address", []string{"net:" + host + "~shs:AAAA"}, 2, "ms dial: bad address: net~shs: "},
+		{"bad port", []string{"net:127.0.0.1:99999"}, 2, "ms dial: bad address: net: multiserver: invalid address section: net: port 99999 out of range\n"},
 		{"unknown stack", []string{"carrier:pigeon~shs:" + shs.EncodeKey(srvPub)}, 2, "no known stack"},
 	}
 	for _, tt := range tests {
@@ -56,6 +57,9 @@ func TestDialFailures(t *testing.T) {
 			}
 			if strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "ms dial: ") || !strings.Contains(stderr, tt.msg) {
 				t.Errorf("stderr %q: want one line starting \"ms dial: \" and saying %q", stderr, tt.msg)
+			}
+			if tt.code == exitUsage && (strings.Contains(stderr, "dial failed") || strings.Contains(stderr, "fresh key")) {
+				t.Errorf("stderr %q: a bad address is not a failed dial, and not about keys", stderr)
 			}
 		})
 	}
