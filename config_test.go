@@ -233,3 +233,20 @@ func TestPlugins(t *testing.T) {
 		t.Errorf("Plugins with a bad Config: %v, want ErrInvalidConfig", err)
 	}
 }
+
+// TestListenUnknownStackBindsNothing: an alternative naming a plugin the
+// ListenConfig does not know fails Listen before any alternative is
+// bound, the earlier ones included.
+func TestListenUnknownStackBindsNothing(t *testing.T) {
+	var io atomic.Int32
+	lc := &ms.ListenConfig{Config: ms.Config{Transports: []stack.Transport{countTransport{name: "count", io: &io}}}}
+	for _, addrs := range []string{"count:x~noauth;count:y~bogus", "count:x;bogus:y"} {
+		_, err := lc.Listen(context.Background(), addrs)
+		if !errors.Is(err, ms.ErrNoStack) || !strings.Contains(err.Error(), "bogus") {
+			t.Errorf("Listen(%q): %v, want ErrNoStack naming bogus", addrs, err)
+		}
+	}
+	if n := io.Load(); n != 0 {
+		t.Errorf("%d alternatives were bound before the error", n)
+	}
+}

@@ -199,18 +199,11 @@ func addrStackName(a msaddr.Address) string {
 // plugin is unknown; err reports a section the plugin rejects.
 func (st *stackSet) candidate(i int, a msaddr.Address) (c candidate, known bool, err error) {
 	c = candidate{index: i, name: addrStackName(a), addr: make(msaddr.Address, len(a))}
-	t, ok := st.transports[a[0].Name]
-	if !ok {
+	t, fs, lerr := st.lookup(a)
+	if lerr != nil {
 		return c, false, nil
 	}
-	c.transport = t
-	for _, s := range a[1:] {
-		f, ok := st.transforms[s.Name]
-		if !ok {
-			return c, false, nil
-		}
-		c.transforms = append(c.transforms, f)
-	}
+	c.transport, c.transforms = t, fs
 	if c.addr[0], err = t.Parse(a[0]); err != nil {
 		return c, true, err
 	}

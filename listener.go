@@ -181,20 +181,24 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 		l.cancel()
 		return nil, fmt.Errorf("multiserver: listen on alternative %d (%s): %w", i+1, addrStackName(a), err)
 	}
+	// Every alternative's plugins are looked up before anything is bound.
+	type plugins struct {
+		t  stack.Transport
+		fs []stack.Transform
+	}
+	found := make([]plugins, len(m))
 	for i, a := range m {
-		t, ok := st.transports[a[0].Name]
-		if !ok {
-			return fail(i, a, fmt.Errorf("%w: unknown transport %q; known %s", ErrNoStack, a[0].Name, st.known()))
+		t, fs, err := st.lookup(a)
+		if err != nil {
+			return fail(i, a, err)
 		}
+		found[i] = plugins{t, fs}
+	}
+	for i, a := range m {
+		t, fs := found[i].t, found[i].fs
 		ls := &listenStack{name: addrStackName(a), transport: t}
-		var fs []stack.Transform
 		tctx := ctx
-		for _, s := range a[1:] {
-			f, ok := st.transforms[s.Name]
-			if !ok {
-				return fail(i, a, fmt.Errorf("%w: unknown transform %q; known %s", ErrNoStack, s.Name, st.known()))
-			}
-			fs = append(fs, f)
+		for _, f := range fs {
 			if pa, ok := f.(stack.PeerAuthenticator); ok && pa.AuthenticatesPeer() {
 				tctx = stack.WithPeerAuthentication(ctx)
 			}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/secure/shs"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -153,6 +154,25 @@ func checkPluginName(name string) error {
 		return fmt.Errorf("Name() %q contains one of the separators ! ~ : ;", name)
 	}
 	return nil
+}
+
+// lookup returns the plugins that the sections of alternative a name,
+// for Dial and Listen alike. If one is unknown, the error wraps
+// ErrNoStack and lists what st knows.
+func (st *stackSet) lookup(a msaddr.Address) (stack.Transport, []stack.Transform, error) {
+	t, ok := st.transports[a[0].Name]
+	if !ok {
+		return nil, nil, fmt.Errorf("%w: unknown transport %q; known %s", ErrNoStack, a[0].Name, st.known())
+	}
+	fs := make([]stack.Transform, 0, len(a)-1)
+	for _, s := range a[1:] {
+		f, ok := st.transforms[s.Name]
+		if !ok {
+			return nil, nil, fmt.Errorf("%w: unknown transform %q; known %s", ErrNoStack, s.Name, st.known())
+		}
+		fs = append(fs, f)
+	}
+	return t, fs, nil
 }
 
 // known lists the transports and transforms for error messages.
