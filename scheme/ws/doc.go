@@ -27,6 +27,11 @@
 // Addr is the bound *net.TCPAddr; RemoteAddr of an accepted conn is the
 // TCP peer, or the X-Forwarded-For client with Options.TrustForwardedFor.
 //
+// A program that already runs an http.Server serves ws~shs from it with a
+// Handler (Transport.Handler): mounted at a path of its own, it is the
+// ws transport of a multiserver listener that advertises the mount
+// point's URL, and the server keeps serving its other routes.
+//
 // Browsers: a web page may open a WebSocket to any host, and the browser
 // tells the server the page's origin; the listener decides. By default a
 // listener whose stack authenticates peers by key (ws~shs, see

@@ -27,4 +27,8 @@ var (
 	// ErrOriginPattern reports a malformed Options.OriginPatterns entry,
 	// from Listen.
 	ErrOriginPattern = errors.New("ws: bad origin pattern")
+
+	// ErrHandlerInUse reports a second Listen on a Handler whose first
+	// listener is still open.
+	ErrHandlerInUse = errors.New("ws: Handler in use")
 )

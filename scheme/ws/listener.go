@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
 	"net/http"
@@ -47,6 +46,8 @@ type Listener struct {
 
 	pending chan struct{} // one token per upgraded conn not yet accepted
 	phase   *httpPhase    // conns in their HTTP phase; nil without a bound
+	errLog  *log.Logger
+	mounted *target // the URL of a Handler's listener; nil for a listener with its own port
 
 	mu        sync.Mutex
 	closed    bool
@@ -74,10 +75,8 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 	if _, err := netip.ParseAddr(host); err != nil && host != "" {
 		l.advHost = host
 	}
-	errLog := t.opts.ErrorLog
-	if errLog == nil {
-		errLog = log.New(io.Discard, "", 0)
-	}
+	errLog := t.errorLog()
+	l.errLog = errLog
 	sl := ln
 	if conf != nil {
 		sl = tls.NewListener(ln, conf)
@@ -142,9 +141,16 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	raw, ok := r.Context().Value(rawConnKey{}).(net.Conn)
+	var hj *hijackRecorder
 	if !ok {
-		http.Error(w, "ws: request not from this listener", http.StatusInternalServerError)
-		return
+		if l.mounted == nil {
+			http.Error(w, "ws: request not from this listener", http.StatusInternalServerError)
+			return
+		}
+		// Mounted on a server of the program's: the conn is the one
+		// websocket.Accept hijacks.
+		hj = &hijackRecorder{ResponseWriter: w}
+		w = hj
 	}
 	// Backpressure: a net listener leaves clients in the kernel's backlog
 	// while the application does not accept; here they would pile up as
@@ -156,7 +162,7 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer func() { <-l.pending }()
 	if err := l.origins.check(r); err != nil {
-		l.srv.ErrorLog.Printf("%s: refused upgrade from %s: %v", l.addr, raw.RemoteAddr(), err)
+		l.errLog.Printf("%s: refused upgrade from %s: %v", l.addr, r.RemoteAddr, err)
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
@@ -166,6 +172,12 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	l.upgrading.Done()
 	if err != nil {
 		return // Accept has answered the request
+	}
+	if hj != nil {
+		if raw = hj.conn; raw == nil { // not reached: Accept hijacks or fails
+			_ = wc.CloseNow()
+			return
+		}
 	}
 	remote := tcpAddr(l.t.secure, raw.RemoteAddr())
 	if l.t.opts.TrustForwardedFor {
@@ -276,10 +288,12 @@ func (l *Listener) Close() error {
 		// ends either refused (503) or upgraded and then closed with a
 		// close frame below, never in between.
 		l.upgrading.Wait()
-		if err := l.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			l.closeErr = fmt.Errorf("%s: close %s: %w", l.addr.Network(), l.addr, err)
+		if l.srv != nil {
+			if err := l.srv.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				l.closeErr = fmt.Errorf("%s: close %s: %w", l.addr.Network(), l.addr, err)
+			}
+			<-l.serveDone
 		}
-		<-l.serveDone
 		l.handlers.Wait()
 	})
 	if !first {
@@ -289,8 +303,14 @@ func (l *Listener) Close() error {
 }
 
 // Addr returns the bound TCP address, a *net.TCPAddr, as the listener of
-// crypto/tls does. Advertise gives the ws URLs.
-func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+// crypto/tls does. Advertise gives the ws URLs. A Handler's listener,
+// which binds nothing, returns its URL as an *Addr.
+func (l *Listener) Addr() net.Addr {
+	if l.ln == nil {
+		return l.addr
+	}
+	return l.ln.Addr()
+}
 
 // Advertise returns "ws://host[:port]" sections (port left out when it is
 // the default) for the scope, or nil if the listener was not started for
@@ -300,6 +320,9 @@ func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
 func (l *Listener) Advertise(scope stack.Scope) []msaddr.Section {
 	if !stack.HasScope(l.scopes, scope) {
 		return nil
+	}
+	if l.mounted != nil {
+		return []msaddr.Section{l.mounted.section()}
 	}
 	hosts := []string{l.advHost}
 	if l.advHost == "" {
