@@ -38,6 +38,11 @@ var (
 	// ErrDuplicate reports a conn a ConnSet closed because it holds a
 	// better conn to the same peer.
 	ErrDuplicate = errors.New("multiserver: duplicate conn to a peer")
+	// ErrUnrecognized is reported to ListenConfig.OnError for a conn on a
+	// port shared by several stacks that was closed, without a byte of
+	// reply, because its first bytes fit none of them (an shs hello under
+	// another app key, say) or did not come within the peek deadline.
+	ErrUnrecognized = errors.New("multiserver: first bytes fit no stack on a shared port")
 )
 
 // A DialError reports that every alternative of an address failed. It

@@ -104,6 +104,7 @@ type Listener struct {
 	lc     *ListenConfig
 	stacks []*listenStack
 	addr   *Addr
+	shared []*sharedSocket // sockets several stacks share
 
 	conns     chan *Conn
 	closed    chan struct{}
@@ -174,10 +175,24 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 	if l.stepTO <= 0 {
 		l.stepTO = DefaultHandshakeStepTimeout
 	}
+	shared, err := l.sharedSockets(ctx, st, m, scopes)
+	closeShared := func() {
+		for _, ss := range shared {
+			if ss.ln != nil {
+				ss.ln.Close()
+			}
+		}
+	}
+	if err != nil {
+		closeShared()
+		l.cancel()
+		return nil, err
+	}
 	fail := func(i int, a msaddr.Address, err error) (*Listener, error) {
 		for _, s := range l.stacks {
 			s.ln.Close()
 		}
+		closeShared()
 		l.cancel()
 		return nil, fmt.Errorf("multiserver: listen on alternative %d (%s): %w", i+1, addrStackName(a), err)
 	}
@@ -203,7 +218,12 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 				tctx = stack.WithPeerAuthentication(ctx)
 			}
 		}
-		tl, err := t.Listen(tctx, a[0], scopes)
+		var tl stack.Listener
+		if ss := shared[i]; ss != nil {
+			tl, err = t.(stack.SharedTransport).ListenOn(tctx, a[0], scopes, ss.listener(i))
+		} else {
+			tl, err = t.Listen(tctx, a[0], scopes)
+		}
 		if err != nil {
 			return fail(i, a, err)
 		}
@@ -218,8 +238,30 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 			ls.names = append(ls.names, f.Name())
 		}
 	}
+	for i, ss := range shared {
+		if ss.hello == nil || ss.hello.alt != i {
+			continue
+		}
+		if s := l.stacks[i]; len(s.transforms) > 0 {
+			ss.recognize, _ = s.transforms[0].(stack.HelloRecognizer)
+		}
+		if ss.recognize == nil {
+			return fail(i, m[i], fmt.Errorf("%w: %s cannot share the port %s: it has no first transform whose client hello can be recognised exactly (shs)", ErrInvalidConfig, addrStackName(m[i]), ss.address))
+		}
+	}
+	seen := map[*sharedSocket]bool{}
+	for i := range m {
+		if ss := shared[i]; ss != nil && !seen[ss] {
+			seen[ss] = true
+			l.shared = append(l.shared, ss)
+		}
+	}
 	l.addr = NewAddr(l.advertise(scopes...))
 	l.live = len(l.stacks)
+	for _, ss := range l.shared {
+		l.wg.Add(1)
+		go l.demux(ss)
+	}
 	for _, s := range l.stacks {
 		l.wg.Add(1)
 		go l.acceptLoop(s)
@@ -291,6 +333,11 @@ func (l *Listener) Close() error {
 		l.cancel()
 		for _, s := range l.stacks {
 			if err := s.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		for _, ss := range l.shared {
+			if err := ss.ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, err)
 			}
 		}

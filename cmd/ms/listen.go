@@ -46,6 +46,13 @@ host and port. --ws-origin replaces that with a list of allowed origins.
 the URL of its page with the ws~shs address in the query: with the page
 that interop/browser builds (npm ci && npm run build, then
 --http-dir interop/browser/dist) a browser echoes over ws~shs.
+--http-proxy URL instead passes plain HTTP requests to a web app at URL
+(a reverse proxy), so that the app and its shs peers share one port.
+
+One port for several stacks: alternatives with the same host and port,
+    'net:0.0.0.0:8008~shs;ws://0.0.0.0:8008~shs'
+share one socket. Each connection's first bytes choose its stack (an shs
+hello under the app key, an HTTP request); anything else is closed.
 
 With --dns NAME, the lines after the address are the zone-file TXT
 record that publishes it at NAME for the widest --scope given (load it
@@ -62,6 +69,7 @@ SIGINT or SIGTERM stops accepting, closes the connections and the listener
 		fs.StringVar(&o.forward, "forward", "", "pipe every connection to the TCP service at `HOST:PORT`")
 		fs.Var(&o.wsOrigins, "ws-origin", "let web pages from origins matching `PATTERN` open ws conns (host[:port] or scheme://host[:port], path.Match wildcards, * for any); repeat for more; default: any origin on ws~shs, the listener's own on other ws stacks")
 		fs.StringVar(&o.httpDir, "http-dir", "", "serve the files of `DIR` over plain HTTP on the ws listeners' ports (a web page, such as the demo page of interop/browser)")
+		fs.StringVar(&o.httpProxy, "http-proxy", "", "pass plain HTTP requests on the ws listeners' ports to the web app at `URL` (http://HOST:PORT[/PATH]), a reverse proxy")
 		fs.StringVar(&o.dns, "dns", "", "after the address, print the DNS TXT record publishing it at the domain `NAME` (see ms resolve)")
 		fs.StringVar(&o.scopes, "scope", "device", "where the listener is advertised and, for sections without a host, what it binds: comma-separated `SCOPES` among device, local, private, public")
 		return func(ctx context.Context, e *env, args []string) int {
@@ -82,6 +90,7 @@ type listenOpts struct {
 	scopes    string
 	wsOrigins stringList
 	httpDir   string
+	httpProxy string
 	dns       string
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"strings"
@@ -13,7 +14,7 @@ import (
 )
 
 // wsTransport returns the ws transport of ms listen: --ws-origin sets its
-// origin policy, --http-dir its plain-HTTP handler, and its log (refused
+// origin policy, --http-dir or --http-proxy its plain-HTTP handler, and its log (refused
 // origins, malformed requests) goes to stderr.
 func wsTransport(e *env, o *listenOpts) (*ws.Transport, error) {
 	opts := &ws.Options{
@@ -29,6 +30,18 @@ func wsTransport(e *env, o *listenOpts) (*ws.Transport, error) {
 			return nil, usageError{fmt.Errorf("--http-dir: %s is not a directory", o.httpDir)}
 		}
 		opts.Handler = http.FileServer(http.Dir(o.httpDir))
+	}
+	if o.httpProxy != "" {
+		if o.httpDir != "" {
+			return nil, usageError{fmt.Errorf("--http-dir and --http-proxy both say what answers plain HTTP; give one")}
+		}
+		u, err := url.Parse(o.httpProxy)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, usageError{fmt.Errorf("--http-proxy %q: want http://HOST:PORT[/PATH] or https://...", o.httpProxy)}
+		}
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.ErrorLog = log.New(lineWriter{e}, "--http-proxy: ", 0)
+		opts.Handler = rp
 	}
 	return ws.New(opts), nil
 }

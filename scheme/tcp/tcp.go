@@ -178,6 +178,35 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 	return &listener{Listener: ln, scopes: append([]stack.Scope(nil), scopes...), external: t.opts.External}, nil
 }
 
+var _ stack.SharedTransport = (*Transport)(nil)
+
+// SocketAddr returns the network and address Listen binds for s.
+func (t *Transport) SocketAddr(s msaddr.Section, scopes []stack.Scope) (network, address string, err error) {
+	ep, err := parse(s)
+	if err != nil {
+		return "", "", err
+	}
+	host := ep.host
+	if host == "" {
+		if host, err = stack.BindHost(scopes); err != nil {
+			return "", "", fmt.Errorf("net: %w", err)
+		}
+	}
+	return listenNetwork(host), net.JoinHostPort(host, strconv.Itoa(ep.port)), nil
+}
+
+// ListenOn serves s on ln, a socket the caller bound for SocketAddr(s,
+// scopes) (a port shared with other stacks).
+func (t *Transport) ListenOn(ctx context.Context, s msaddr.Section, scopes []stack.Scope, ln net.Listener) (stack.Listener, error) {
+	if _, err := parse(s); err != nil {
+		return nil, err
+	}
+	if len(scopes) == 0 {
+		scopes = []stack.Scope{stack.Device}
+	}
+	return &listener{Listener: ln, scopes: append([]stack.Scope(nil), scopes...), external: t.opts.External}, nil
+}
+
 // listenNetwork keeps an IPv4 literal IPv4-only: Go would otherwise open
 // a dual-stack socket for 0.0.0.0, which then accepts (and advertises) IPv6
 // as well. IPv6 literals stay dual-stack, as Node binds "::".

@@ -315,6 +315,38 @@ func (t *Transport) serverTLS() (*tls.Config, error) {
 // ignored: JavaScript peers upgrade on any path, and so does this
 // listener.
 func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack.Scope) (stack.Listener, error) {
+	return t.listen(ctx, s, scopes, nil)
+}
+
+var _ stack.SharedTransport = (*Transport)(nil)
+
+// SocketAddr returns the network and address Listen binds for s.
+func (t *Transport) SocketAddr(s msaddr.Section, scopes []stack.Scope) (network, address string, err error) {
+	tg, err := parseTarget(s, t.secure, true)
+	if err != nil {
+		return "", "", err
+	}
+	host := tg.host
+	if host == "" {
+		if host, err = stack.BindHost(scopes); err != nil {
+			return "", "", fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
+		}
+	}
+	network = "tcp"
+	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
+		network = "tcp4"
+	}
+	return network, net.JoinHostPort(host, strconv.Itoa(tg.port)), nil
+}
+
+// ListenOn is Listen on ln, a socket the caller bound for SocketAddr(s,
+// scopes) (a port shared with other stacks): it serves HTTP (ws) or TLS
+// (wss) on the conns ln returns.
+func (t *Transport) ListenOn(ctx context.Context, s msaddr.Section, scopes []stack.Scope, ln net.Listener) (stack.Listener, error) {
+	return t.listen(ctx, s, scopes, ln)
+}
+
+func (t *Transport) listen(ctx context.Context, s msaddr.Section, scopes []stack.Scope, bound net.Listener) (stack.Listener, error) {
 	tg, err := parseTarget(s, t.secure, true)
 	if err != nil {
 		return nil, err
@@ -344,10 +376,12 @@ func (t *Transport) Listen(ctx context.Context, s msaddr.Section, scopes []stack
 	if ip, err := netip.ParseAddr(host); err == nil && ip.Is4() {
 		network = "tcp4"
 	}
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(tg.port)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
+	ln := bound
+	if ln == nil {
+		var lc net.ListenConfig
+		if ln, err = lc.Listen(ctx, network, net.JoinHostPort(host, strconv.Itoa(tg.port))); err != nil {
+			return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
+		}
 	}
 	return newListener(t, ln, conf, tg.host, scopes, origins), nil
 }

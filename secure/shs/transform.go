@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 
+	"golang.org/x/crypto/nacl/auth"
+
 	"github.com/go-multiserver/multiserver/msaddr"
 	"github.com/go-multiserver/multiserver/stack"
 )
@@ -124,12 +126,30 @@ func (t *Transform) Listen(s msaddr.Section, ln stack.Listener) (stack.ServerTra
 	if err != nil {
 		return nil, err
 	}
-	return &serverTransform{cfg: cfg, adv: keySection(pub)}, nil
+	appKey, err := cfg.appKey()
+	if err != nil {
+		return nil, err
+	}
+	return &serverTransform{cfg: cfg, adv: keySection(pub), appKey: *appKey}, nil
 }
 
 type serverTransform struct {
-	cfg *Config
-	adv msaddr.Section
+	cfg    *Config
+	adv    msaddr.Section
+	appKey [32]byte
+}
+
+var _ stack.HelloRecognizer = (*serverTransform)(nil)
+
+// HelloSize is the size of the client hello: hmac(K, a_pk) || a_pk.
+func (st *serverTransform) HelloSize() int { return 64 }
+
+// RecognizeHello reports whether p is a client hello under this
+// listener's app key: its first 32 bytes are the HMAC of the last 32. A
+// client of another network (another app key), or anything that is not
+// shs, fails, except with odds of 2^-256.
+func (st *serverTransform) RecognizeHello(p []byte) bool {
+	return len(p) == 64 && auth.Verify(p[:32], p[32:], &st.appKey)
 }
 
 func (st *serverTransform) Advertise() msaddr.Section { return st.adv }

@@ -1,0 +1,104 @@
+package multiserver_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/internal/procstat"
+)
+
+// TestSoakSharedPortSilent holds 1,000 silent TCP conns on a port shared
+// by net~shs and ws~shs (each reconnects as soon as the peek deadline
+// closes it) and times legitimate net~shs and ws~shs dials, handshake
+// included, against the same dials made before the flood in the same
+// run. Goal: the flood delays a legitimate client by less than 100 ms
+// (p99 against p99). Not for CI (1,000 conns for several seconds):
+//
+//	go test -run '^TestSoakSharedPortSilent$' -v .
+func TestSoakSharedPortSilent(t *testing.T) {
+	procstat.SkipUnlessSelected(t)
+	if err := procstat.RaiseFileLimit(16384); err != nil {
+		t.Fatal(err)
+	}
+	ln, port, _ := sharedListener(t, &ms.ListenConfig{})
+	adv := ln.Address(ms.Device)
+	measure := func(phase string) map[string]time.Duration {
+		out := map[string]time.Duration{}
+		for _, a := range adv {
+			var lat []time.Duration
+			var fails int
+			for range 100 {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				t0 := time.Now()
+				c, err := ms.Dial(ctx, a.String())
+				d := time.Since(t0)
+				cancel()
+				if err != nil {
+					fails++
+					continue
+				}
+				c.Close()
+				lat = append(lat, d)
+			}
+			slices.Sort(lat)
+			p := func(q int) time.Duration {
+				if len(lat) == 0 {
+					return 0
+				}
+				return lat[min(len(lat)-1, len(lat)*q/100)].Round(100 * time.Microsecond)
+			}
+			name := a[0].Name
+			t.Logf("%s, %s: %d dials ok, %d failed; p50 %v, p99 %v, max %v", phase, name, len(lat), fails, p(50), p(99), p(100))
+			if fails > 0 {
+				t.Errorf("%s, %s: %d legitimate dials failed", phase, name, fails)
+			}
+			out[name] = p(99)
+		}
+		return out
+	}
+	before := measure("no flood")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var silent atomic.Int64
+	var wg sync.WaitGroup
+	for range 1000 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var d net.Dialer
+			for ctx.Err() == nil {
+				c, err := d.DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+				if err != nil {
+					continue
+				}
+				stop := context.AfterFunc(ctx, func() { c.Close() })
+				silent.Add(1)
+				io.Copy(io.Discard, c) // silent until the peek deadline closes it
+				silent.Add(-1)
+				stop()
+				c.Close()
+			}
+		}()
+	}
+	defer func() { cancel(); wg.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for silent.Load() < 1000 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond) // polling a counter for a report, not synchronisation of the result
+	}
+	t.Logf("%d silent conns open", silent.Load())
+	during := measure("1,000 silent conns")
+	t.Logf("%d silent conns open at the end", silent.Load())
+	for name, p99 := range during {
+		if delay := p99 - before[name]; delay >= 100*time.Millisecond {
+			t.Errorf("%s: the flood delays a legitimate client by %v at p99 (goal < 100 ms)", name, delay)
+		}
+	}
+}
