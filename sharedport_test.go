@@ -33,7 +33,7 @@ func sharedListener(t *testing.T, lc *ms.ListenConfig) (*ms.Listener, int, chan 
 		default:
 		}
 	}
-	lc.Transports = append(lc.Transports, ws.New(&ws.Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	lc.Config.Transports = append(lc.Config.Transports, ws.New(&ws.Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "plain HTTP on the shared port")
 	})}))
 	port := freePort(t)

@@ -140,7 +140,7 @@ func TestWSHandlerLimits(t *testing.T) {
 	hp := mountedServer(t, h)
 	errs := make(chan error, 4)
 	lc := ms.ListenConfig{HandshakeTimeout: 200 * time.Millisecond, OnError: func(err error) { errs <- err }}
-	lc.Transports = []stack.Transport{h}
+	lc.Config.Transports = []stack.Transport{h}
 	ln, err := lc.Listen(context.Background(), "ws://"+hp+"/ssb~shs")
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func TestSharedPortAllClients(t *testing.T) {
 	port := tl.Addr().(*net.TCPAddr).Port
 	tl.Close()
 	lc := shsListenConfig()
-	lc.Transports = []stack.Transport{ws.New(&ws.Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	lc.Config.Transports = []stack.Transport{ws.New(&ws.Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "plain HTTP on the shared port")
 	})})}
 	srv := startGoServer(t, lc, fmt.Sprintf("net:127.0.0.1:%d~shs;ws://127.0.0.1:%d~shs", port, port))

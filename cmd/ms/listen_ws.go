@@ -37,7 +37,7 @@ func wsTransport(e *env, o *listenOpts) (*ws.Transport, error) {
 		}
 		u, err := url.Parse(o.httpProxy)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, usageError{fmt.Errorf("--http-proxy %q: want http://HOST:PORT[/PATH] or https://...", o.httpProxy)}
+			return nil, usageError{fmt.Errorf("--http-proxy %q: want http://HOST:PORT[/PATH] or https://HOST:PORT[/PATH]", o.httpProxy)}
 		}
 		rp := httputil.NewSingleHostReverseProxy(u)
 		rp.ErrorLog = log.New(lineWriter{e}, "--http-proxy: ", 0)

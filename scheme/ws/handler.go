@@ -122,7 +122,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if l == nil {
 		l = &Listener{t: h.t}
 	}
-	l.ServeHTTP(w, r)
+	l.serveHTTP(w, r)
 }
 
 func (l *Listener) isClosed() bool {
