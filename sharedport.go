@@ -193,8 +193,16 @@ func (l *Listener) demux(ss *sharedSocket) {
 	}
 }
 
-// peekTimeout bounds the wait for a conn's first bytes.
-func (l *Listener) peekTimeout() time.Duration { return min(l.stepTO, l.timeout) }
+// peekTimeout bounds the wait for a conn's first bytes, and for its
+// stack to take it: HandshakeStepTimeout, or HandshakeTimeout if shorter.
+// A negative HandshakeTimeout (no bound on handshakes) leaves the step
+// bound: the peek is never unbounded.
+func (l *Listener) peekTimeout() time.Duration {
+	if l.timeout > 0 {
+		return min(l.stepTO, l.timeout)
+	}
+	return l.stepTO
+}
 
 func (l *Listener) peek(ss *sharedSocket, raw net.Conn, sl *slot) {
 	defer l.wg.Done()
@@ -242,7 +250,7 @@ func (l *Listener) peek(ss *sharedSocket, raw net.Conn, sl *slot) {
 		l.report(why)
 		return
 	}
-	dst.hand(&peekedConn{Conn: raw, buf: buf}, l.closed, l.timeout)
+	dst.hand(&peekedConn{Conn: raw, buf: buf}, l.closed, to)
 }
 
 // expected describes what the port does not recognise, for errors.

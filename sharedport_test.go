@@ -57,7 +57,13 @@ func sharedListener(t *testing.T, lc *ms.ListenConfig) (*ms.Listener, int, chan 
 // TestSharedPort serves net~shs, ws~shs and plain HTTP on one port, all
 // at once: a 1 MiB echo each way over each stack, and GETs.
 func TestSharedPort(t *testing.T) {
-	ln, port, _ := sharedListener(t, &ms.ListenConfig{})
+	t.Run("defaults", func(t *testing.T) { sharedPort(t, &ms.ListenConfig{}) })
+	// No bound on handshakes: the peek keeps the step bound.
+	t.Run("HandshakeTimeout=-1", func(t *testing.T) { sharedPort(t, &ms.ListenConfig{HandshakeTimeout: -1}) })
+}
+
+func sharedPort(t *testing.T, lc *ms.ListenConfig) {
+	ln, port, _ := sharedListener(t, lc)
 	adv := ln.Address(ms.Device)
 	if len(adv) != 2 {
 		t.Fatalf("advertised %v, want two alternatives", adv)
