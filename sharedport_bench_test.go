@@ -1,0 +1,112 @@
+package multiserver_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/internal/connbench"
+)
+
+// The cost of sharing a port: net~shs on a port of its own against
+// net~shs on a port it shares with ws~shs (each conn's first bytes
+// peeked and its hello's HMAC checked), in the same run:
+//
+//	go test -run '^$' -bench 'BenchmarkSharedPortHandshake' -benchtime 300x -count 6 . | tee hs.txt
+//	go test -run '^$' -bench 'BenchmarkSharedPortOneWay' -benchtime 5x -count 6 . | tee oneway.txt
+//	benchstat -col /port hs.txt oneway.txt
+
+// portListener listens on net~shs alone or shared with ws~shs and
+// returns the listener and its net~shs alternative.
+func portListener(b *testing.B, port string) (*ms.Listener, string) {
+	b.Helper()
+	addr := "net:127.0.0.1:0~shs"
+	if port == "shared" {
+		tl, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		p := tl.Addr().(*net.TCPAddr).Port
+		tl.Close()
+		addr = fmt.Sprintf("net:127.0.0.1:%d~shs;ws://127.0.0.1:%d~shs", p, p)
+	}
+	ln, err := (&ms.ListenConfig{}).Listen(context.Background(), addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	return ln, ln.Address(ms.Device)[0].String()
+}
+
+// BenchmarkSharedPortHandshake: one op is a net~shs dial, handshake
+// included, and its close.
+func BenchmarkSharedPortHandshake(b *testing.B) {
+	for _, port := range []string{"dedicated", "shared"} {
+		b.Run("port="+port, func(b *testing.B) {
+			ln, addr := portListener(b, port)
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					c.Close()
+				}
+			}()
+			d := &ms.Dialer{}
+			ctx := context.Background()
+			cpu0, cpuOK := processCPU()
+			for b.Loop() {
+				c, err := d.DialContext(ctx, addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.Close()
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+			// Both ends run in this process: CPU time per handshake is
+			// less sensitive than wall time to other work on the machine.
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
+			}
+		})
+	}
+}
+
+// BenchmarkSharedPortOneWay: 64 MiB one way over a net~shs conn (internal/
+// connbench), made before the timer starts; port=tcp is plain loopback
+// TCP for scale.
+func BenchmarkSharedPortOneWay(b *testing.B) {
+	b.Run("port=tcp", func(b *testing.B) {
+		c, srv := stackPair(b, "tcp")
+		connbench.OneWay(b, c, srv)
+	})
+	for _, port := range []string{"dedicated", "shared"} {
+		b.Run("port="+port, func(b *testing.B) {
+			ln, addr := portListener(b, port)
+			ch := make(chan net.Conn, 1)
+			go func() {
+				c, err := ln.Accept()
+				if err != nil {
+					close(ch)
+					return
+				}
+				ch <- c
+			}()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := ms.Dial(ctx, addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv, ok := <-ch
+			if !ok {
+				b.Fatal("accept failed")
+			}
+			connbench.OneWay(b, c, srv)
+		})
+	}
+}
