@@ -103,7 +103,10 @@ func runDial(ctx context.Context, e *env, o *dialOpts, addrs string) int {
 	c, err := dial(ctx)
 	if err != nil {
 		msg := dialFailure(err)
-		if note && exitCode(err) != exitUsage { // a bad address is not about keys
+		// A fresh key matters only when the server turned this client away
+		// after hearing it (an allow list); a refused connect or a bad
+		// address is not about keys.
+		if note && errors.Is(err, shs.ErrRejected) {
 			msg += "; " + ident.note()
 		}
 		e.errorf("%s", msg)

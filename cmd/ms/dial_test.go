@@ -63,6 +63,24 @@ func TestDialFailures(t *testing.T) {
 			}
 		})
 	}
+
+	// Without --secret the dial uses a fresh key. The note saying so is
+	// the likely cause when the server turns the client away, and noise
+	// when nothing listens.
+	for _, tt := range []struct {
+		name, addr string
+		note       bool
+	}{
+		{"not allowed", addr, true},
+		{"refused", "net:" + refused + "~shs:" + shs.EncodeKey(srvPub), false},
+	} {
+		t.Run("fresh key, "+tt.name, func(t *testing.T) {
+			code, _, stderr := runMS(t, strings.NewReader("data"), "dial", tt.addr) // a fresh HOME: no secret
+			if code != 1 || strings.Contains(stderr, "using a fresh key") != tt.note {
+				t.Errorf("exit %d, stderr %q; want 1, and the fresh-key note: %v", code, stderr, tt.note)
+			}
+		})
+	}
 	if code := ln.interrupt(); code != 0 {
 		t.Errorf("listen: exit %d", code)
 	}
