@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/nettest"
+
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/scheme/ws"
 )
@@ -183,4 +185,68 @@ func TestSharedPortConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
+}
+
+// TestSharedPortWSS: net~shs and wss~shs on one port; a TLS ClientHello
+// goes to wss.
+func TestSharedPortWSS(t *testing.T) {
+	srvCfg, cliCfg := wssConfigs(t)
+	port := freePort(t)
+	lc := &ms.ListenConfig{Config: srvCfg}
+	ln, err := lc.Listen(context.Background(), fmt.Sprintf("net:127.0.0.1:%d~shs;wss://127.0.0.1:%d~shs", port, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(c, c) }()
+		}
+	}()
+	d := &ms.Dialer{Config: cliCfg}
+	for _, a := range ln.Address(ms.Device) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		c, err := d.DialContext(ctx, a.String())
+		cancel()
+		if err != nil {
+			t.Errorf("%s: %v", a[0], err)
+			continue
+		}
+		msg := []byte("over " + a[0].Name)
+		c.Write(msg)
+		got := make([]byte, len(msg))
+		if _, err := io.ReadFull(c, got); err != nil || !bytes.Equal(got, msg) {
+			t.Errorf("%s: echo %q, %v", a[0], got, err)
+		}
+		c.Close()
+	}
+}
+
+// TestSharedPortNettest: a net~shs conn served through a shared port is a
+// net.Conn like any other.
+func TestSharedPortNettest(t *testing.T) {
+	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
+		port := freePort(t)
+		ln, err := ms.Listen(fmt.Sprintf("net:127.0.0.1:%d~shs;ws://127.0.0.1:%d~shs", port, port))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		defer ln.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		c1, err = ms.Dial(ctx, ln.(*ms.Listener).Address(ms.Device)[0].String())
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c2, err = ln.Accept()
+		if err != nil {
+			c1.Close()
+			return nil, nil, nil, err
+		}
+		return c1, c2, func() { c1.Close(); c2.Close() }, nil
+	})
 }
