@@ -25,13 +25,15 @@ func Example_mountOnYourServer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: ws.DefaultReadHeaderTimeout}
-	go srv.Serve(tl)
-	defer srv.Close()
+	srv := &http.Server{Handler: mux}
 
-	// Mount ws~shs at /ssb. The listen address is the URL clients dial.
+	// Mount ws~shs at /ssb. Bound gives the server the HTTP-phase bounds
+	// of a ws listener's own (header time and size, conns not yet
+	// upgraded). The listen address is the URL clients dial.
 	h := ws.New(nil).Handler()
 	mux.Handle("/ssb", h)
+	go srv.Serve(h.Bound(srv, tl))
+	defer srv.Close()
 	lc := ms.ListenConfig{Config: ms.Config{Transports: []stack.Transport{h}}}
 	ln, err := lc.Listen(context.Background(), "ws://"+tl.Addr().String()+"/ssb~shs")
 	if err != nil {

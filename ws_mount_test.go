@@ -23,7 +23,7 @@ import (
 // mountedServer runs an http.Server of "the program's" on loopback with a
 // route of its own, /hello, and h mounted at /ssb. It returns the
 // server's host:port.
-func mountedServer(t *testing.T, h http.Handler) string {
+func mountedServer(t *testing.T, h *ws.Handler) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello from the app") })
@@ -32,9 +32,10 @@ func mountedServer(t *testing.T, h http.Handler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: ws.DefaultReadHeaderTimeout}
+	srv := &http.Server{Handler: mux}
+	bl := h.Bound(srv, tl)
 	done := make(chan struct{})
-	go func() { srv.Serve(tl); close(done) }()
+	go func() { srv.Serve(bl); close(done) }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	return tl.Addr().String()
 }

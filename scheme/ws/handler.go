@@ -29,10 +29,9 @@ import (
 // and runs its transforms (shs) on each upgraded conn, with the handshake
 // limits and timeouts of ListenConfig, as on a port of its own. Conns wait
 // for Accept within Options.MaxPending, and the origin policy of
-// Options.OriginPatterns applies. The HTTP phase (header size and time,
-// idle conns) is the program's server's: set its ReadHeaderTimeout and
-// MaxHeaderBytes (Options.ReadHeaderTimeout and MaxHeaderBytes, the bounds
-// of a ws listener's own server, are good values).
+// Options.OriginPatterns applies. The HTTP phase before the upgrade
+// (header size and time, conns not yet upgraded) is the program's
+// server's; Bound gives that server the bounds a ws listener's own has.
 //
 // Listen binds nothing: its section is the URL clients dial, and it needs
 // a host. One listener at a time takes the Handler's conns; while none is
@@ -156,3 +155,43 @@ func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 func (h *hijackRecorder) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// Bound gives srv, the program's server that h is mounted on, the bounds
+// of a ws listener's own server on its HTTP phase, and returns the
+// listener to pass to srv.Serve in place of ln:
+//
+//	srv := &http.Server{Handler: mux}
+//	srv.Serve(h.Bound(srv, ln))
+//
+// srv.ReadHeaderTimeout and srv.MaxHeaderBytes, when zero, become
+// Options.ReadHeaderTimeout and Options.MaxHeaderBytes (or their
+// defaults); and at most Options.MaxHTTPConns conns of srv are in their
+// HTTP phase at once: at the bound, the one that has waited longest for
+// the end of its request headers, or idled longest between requests, is
+// closed for the new one, as on a ws listener's port. This applies to
+// every conn of srv, not only those for h's path. srv.ConnState, if set,
+// is still called. Call Bound before srv serves, once per srv.
+func (h *Handler) Bound(srv *http.Server, ln net.Listener) net.Listener {
+	if srv.ReadHeaderTimeout == 0 {
+		srv.ReadHeaderTimeout = h.t.readHeaderTimeout()
+	}
+	if srv.MaxHeaderBytes == 0 {
+		srv.MaxHeaderBytes = h.t.maxHeaderBytes()
+	}
+	max := h.t.opts.MaxHTTPConns
+	if max < 0 {
+		return ln
+	}
+	if max == 0 {
+		max = DefaultMaxHTTPConns
+	}
+	phase := newHTTPPhase(ln, max)
+	prev := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		phase.connState(c, s)
+		if prev != nil {
+			prev(c, s)
+		}
+	}
+	return phase
+}

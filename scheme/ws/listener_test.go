@@ -488,3 +488,43 @@ func TestWSSFromFiles(t *testing.T) {
 	d.Close()
 	<-done
 }
+
+// TestHandlerBound: a program's server given Handler.Bound sheds its
+// oldest silent conn at MaxHTTPConns, as a ws listener's own does, and
+// gets the header bounds.
+func TestHandlerBound(t *testing.T) {
+	h := New(&Options{MaxHTTPConns: 2}).Handler()
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	bl := h.Bound(srv, tl)
+	if srv.ReadHeaderTimeout != DefaultReadHeaderTimeout || srv.MaxHeaderBytes != DefaultMaxHeaderBytes {
+		t.Errorf("Bound set ReadHeaderTimeout %v, MaxHeaderBytes %d; want the defaults", srv.ReadHeaderTimeout, srv.MaxHeaderBytes)
+	}
+	done := make(chan struct{})
+	go func() { srv.Serve(bl); close(done) }()
+	defer func() { srv.Close(); <-done }()
+	var conns []net.Conn
+	for range 3 {
+		c, err := net.Dial("tcp", tl.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	// The first, silent since it connected, is closed for the third.
+	conns[0].SetReadDeadline(time.Now().Add(20 * time.Second)) // a backstop, not the expectation
+	if n, err := conns[0].Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("oldest silent conn: read %d, %v; want it closed at MaxHTTPConns", n, err)
+	}
+	// The newest is served.
+	io.WriteString(conns[2], "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	conns[2].SetReadDeadline(time.Now().Add(20 * time.Second))
+	line, err := bufio.NewReader(conns[2]).ReadString('\n')
+	if err != nil || !strings.Contains(line, "426") {
+		t.Errorf("newest conn: %q, %v; want a 426 answer", line, err)
+	}
+}
