@@ -210,6 +210,12 @@ func explain(err error) string {
 		cause = "the server hung up during the handshake: wrong app key, or it does not speak shs"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		cause = "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		// A server that accepts and aborts at once (ms dial --local whose
+		// own dial failed, or whose server aborted the tunnelled conn) can
+		// do so before this process has seen its connect complete: the
+		// connect itself then fails with the reset.
+		cause = "the peer reset the conn as soon as it was made: " + abrupt
 	case errors.Is(err, os.ErrNotExist):
 		cause = "no such socket"
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
+	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/secure/shs"
 )
 
@@ -141,4 +144,19 @@ func silentServer(t *testing.T) string {
 		}
 	})
 	return l.Addr().String()
+}
+
+// TestDialFailureConnectReset: a server that accepts and aborts at once
+// can reset the conn before the client's connect has returned (seen under
+// load with a tunnel, ms dial --local, whose own dial failed); ms dial
+// then exits 1 with the likely reasons, as for a reset after the connect.
+func TestDialFailureConnectReset(t *testing.T) {
+	t.Parallel()
+	// The error net.Dialer returns when the socket's SO_ERROR is ECONNRESET.
+	op := &net.OpError{Op: "dial", Net: "tcp", Addr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, Err: os.NewSyscallError("connect", syscall.ECONNRESET)}
+	err := &ms.DialError{Addr: "net:127.0.0.1:9", Errs: []error{&ms.AltError{Index: 0, Stack: "net", Err: op}}}
+	msg := dialFailure(err)
+	if code := exitCode(err); code != exitFailure || !strings.Contains(msg, "--forward: its target is down") || !strings.Contains(msg, "connection reset by peer") {
+		t.Errorf("exit %d, message %q; want 1 and the likely reasons with the error", code, msg)
+	}
 }

@@ -144,12 +144,14 @@ func pipeStdio(ctx context.Context, e *env, c net.Conn) int {
 	return endStatus(e, c, n, err, sendErr)
 }
 
+// abrupt gives the likely reasons for a conn a server aborted.
+const abrupt = "a server ends this way when it cannot serve the conn (ms listen --forward: its target is down; unix~noauth: the peer is another user), see its log"
+
 // endStatus reports how a piped conn ended, having received n bytes: the
 // receive error err (nil for a clean end) and the send error sendErr. The
 // protocols cannot say why a peer hung up, so where the end is not clean
 // the message gives the likely reasons.
 func endStatus(e *env, c net.Conn, n int64, err, sendErr error) int {
-	const abrupt = "a server ends this way when it cannot serve the conn (ms listen --forward: its target is down; unix~noauth: the peer is another user), see its log"
 	switch {
 	case errors.Is(err, shs.ErrPeerClosed) && sendErr == nil:
 		e.errorf("all was sent and %d bytes received, then the peer closed without the shs goodbye (as ssb-server does): the reply is probably complete, but nothing proves it", n)
