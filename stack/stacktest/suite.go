@@ -341,11 +341,7 @@ func checkWhole(t *testing.T, dir string, w, r net.Conn) {
 	t.Helper()
 	defer w.Close()
 	defer r.Close()
-	want := make([]byte, payload)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range want {
-		want[i] = byte(rng.Uint32())
-	}
+	want := payloadBytes()
 	werr := make(chan error, 1)
 	go func() {
 		_, err := w.Write(want)
@@ -364,6 +360,46 @@ func checkWhole(t *testing.T, dir string, w, r net.Conn) {
 	if err := <-werr; err != nil {
 		t.Errorf("%s: write and close: %v", dir, err)
 	}
+	checkSame(t, dir, got, want)
+}
+
+// checkUnclosed writes payload bytes to w and checks that r reads exactly
+// them, for a w whose Close may discard what r has not read yet. It
+// closes both conns.
+func checkUnclosed(t *testing.T, dir string, w, r net.Conn) {
+	t.Helper()
+	defer w.Close()
+	defer r.Close()
+	want := payloadBytes()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := w.Write(want)
+		werr <- err
+	}()
+	stop := time.AfterFunc(4*bound, func() { w.Close(); r.Close() })
+	defer stop.Stop()
+	got := make([]byte, len(want))
+	n, err := io.ReadFull(r, got)
+	if err != nil {
+		t.Errorf("%s: read: %v after %d bytes", dir, err, n)
+	}
+	if err := <-werr; err != nil {
+		t.Errorf("%s: write: %v", dir, err)
+	}
+	checkSame(t, dir, got[:n], want)
+}
+
+func payloadBytes() []byte {
+	b := make([]byte, payload)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+func checkSame(t *testing.T, dir string, got, want []byte) {
+	t.Helper()
 	if !bytes.Equal(got, want) {
 		i := 0
 		for i < len(got) && i < len(want) && got[i] == want[i] {
