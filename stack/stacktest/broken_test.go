@@ -59,6 +59,42 @@ func (t stuckTransport) Listen(ctx context.Context, s msaddr.Section, scopes []s
 	return stuckListener{ln}, nil
 }
 
+// corruptConn flips the bits of the first byte of every write.
+type corruptConn struct{ net.Conn }
+
+func (c corruptConn) Write(p []byte) (int, error) {
+	q := append([]byte(nil), p...)
+	if len(q) > 0 {
+		q[0] ^= 0xff
+	}
+	return c.Conn.Write(q)
+}
+
+// memPeers returns TestDialer peers on mem listeners of tr, with the
+// far end's conns passed through wrap.
+func memPeers(tr *stacktest.Transport, wrap func(net.Conn) net.Conn, closeLoses bool) func(t *testing.T) stacktest.Peer {
+	return func(t *testing.T) stacktest.Peer {
+		ln, err := tr.Listen(context.Background(), msaddr.Section{Name: "mem"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		return stacktest.Peer{
+			Dial: ln.Advertise(stack.Device)[0].String(),
+			Accept: func() (net.Conn, error) {
+				c, err := ln.Accept()
+				if err != nil {
+					return nil, err
+				}
+				return wrap(c), nil
+			},
+			CloseLosesInput: closeLoses,
+		}
+	}
+}
+
+func same(c net.Conn) net.Conn { return c }
+
 // lossyTransform is noauth whose conns lose bytes.
 type lossyTransform struct{ stack.Transform }
 
@@ -85,6 +121,22 @@ var brokenPlugins = map[string]struct {
 			stacktest.TestTransport(t, stuckTransport{stacktest.NewTransport("mem")}, "mem")
 		},
 		failures: []string{"CloseUnblocksAccept"},
+	},
+	"lossy-dialer": {
+		run: func(t *testing.T) {
+			mem := stacktest.NewTransport("mem")
+			stacktest.TestDialer(t, lossyTransport{mem}, memPeers(mem, same, false))
+		},
+		failures: []string{"WriteThenClose"},
+	},
+	"corrupt-far-end-no-eof": {
+		// The far end's data is checked without a close after it
+		// (Peer.CloseLosesInput): corruption must still be caught.
+		run: func(t *testing.T) {
+			mem := stacktest.NewTransport("mem")
+			stacktest.TestDialer(t, mem, memPeers(mem, func(c net.Conn) net.Conn { return corruptConn{c} }, true))
+		},
+		failures: []string{"WriteThenClose"},
 	},
 	"lossy-transform": {
 		run:      func(t *testing.T) { stacktest.TestTransform(t, lossyTransform{noauth.New(nil)}) },

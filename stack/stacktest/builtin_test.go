@@ -126,3 +126,14 @@ func selfSigned(t *testing.T) (server, client *tls.Config) {
 	server = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}}}
 	return server, &tls.Config{RootCAs: roots}
 }
+
+// TestMemDialer: the in-memory transport passes TestDialer too, with the
+// far end's close delivering EOF and without.
+func TestMemDialer(t *testing.T) {
+	for _, loses := range []bool{false, true} {
+		t.Run("CloseLosesInput="+strconv.FormatBool(loses), func(t *testing.T) {
+			mem := stacktest.NewTransport("mem")
+			stacktest.TestDialer(t, mem, memPeers(mem, same, loses))
+		})
+	}
+}

@@ -12,5 +12,7 @@
 // in order in both directions, every conn passes nettest.TestConn, Close
 // on a listener unblocks Accept with net.ErrClosed, a cancelled context
 // ends a dial or a handshake, and sections parse to a canonical form that
-// parses to itself. Every built-in plugin passes them.
+// parses to itself. TestDialer runs the dialing half for a transport that
+// cannot listen (onion) or whose listener cannot serve the suite's conns
+// (serial). Every built-in plugin passes them.
 package stacktest
