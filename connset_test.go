@@ -27,6 +27,8 @@ type peer struct {
 	ended atomic.Int64  // server-side handshakes that ended (failed, dropped or accepted)
 	endc  chan struct{} // one send per ended server-side handshake
 	drops atomic.Int64
+	fails atomic.Int64 // server-side handshakes that failed
+	fail1 atomic.Value // the first such failure
 	wg    sync.WaitGroup
 }
 
@@ -45,10 +47,17 @@ func newPeer(t *testing.T, name string) *peer {
 	ended := func() { p.ended.Add(1); p.endc <- struct{}{} }
 	cfg := ms.Config{Identity: id, ConnSet: p.set, Trace: &ms.Trace{HandshakeDone: func(i ms.HandshakeInfo) {
 		if !i.Dialing && i.Err != nil {
+			p.fails.Add(1)
+			p.fail1.CompareAndSwap(nil, i.Err)
 			ended()
 		}
 	}}}
-	lc := &ms.ListenConfig{Config: cfg, HandshakeTimeout: time.Minute, OnError: func(err error) {
+	// 128 handshakes at a time on a loaded machine can take seconds a
+	// step; a listener's step bound (5s by default) cut some of them off
+	// in CI, and the client saw that as "server hung up after client
+	// authentication". This test is about the set, not about slow
+	// clients: only HandshakeTimeout bounds the handshakes here.
+	lc := &ms.ListenConfig{Config: cfg, HandshakeTimeout: time.Minute, HandshakeStepTimeout: time.Minute, OnError: func(err error) {
 		if errors.Is(err, ms.ErrDuplicate) {
 			ended()
 		}
@@ -137,6 +146,14 @@ func TestConnSetSimultaneousDials(t *testing.T) {
 		dup.Load(), other.Load(), firstErr.Load(), a.drops.Load(), b.drops.Load())
 	if n := other.Load(); n > 0 {
 		t.Errorf("%d dials failed other than with ErrDuplicate, first: %v", n, firstErr.Load())
+	}
+	// A duplicate fails no handshake: its server side finishes, then the
+	// set closes it. So a failed server-side handshake is a failure of
+	// the test, and its reason says why the client's dial failed.
+	for _, p := range []*peer{a, b} {
+		if n := p.fails.Load(); n > 0 {
+			t.Errorf("%s: %d server-side handshakes failed, first: %v", p.name, n, p.fail1.Load())
+		}
 	}
 
 	if a.set.Len() != 1 || b.set.Len() != 1 {
