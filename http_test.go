@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -115,6 +116,25 @@ func get(t *testing.T, c *http.Client, url string) string {
 	return string(body)
 }
 
+// getKeepAlive is get for a response that keeps its conn open (no
+// "Connection: close").
+func getKeepAlive(t *testing.T, c *http.Client, url string) string {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: reading body: %v", url, err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Close {
+		t.Fatalf("GET %s: %s, Close %v: %s; want 200 on a kept conn", url, resp.Status, resp.Close, body)
+	}
+	return string(body)
+}
+
 func httpTempDir(t *testing.T) string {
 	// t.TempDir paths can exceed the 104/108-byte sun_path limit.
 	d, err := os.MkdirTemp("", "mshttp")
@@ -163,8 +183,18 @@ func TestHTTPOverStacks(t *testing.T) {
 			s := startHTTP(t, lc, tt.listen, http.HandlerFunc(whoami))
 			var dials atomic.Int64
 			c := httpClient(t, &ms.Dialer{Config: httpConfig(httpClientKey)}, s.ln.Addr().String(), &dials)
+			var conns clientConns
+			tr := c.Transport.(*http.Transport)
+			dial := tr.DialContext
+			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := dial(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return conns.add(c), nil
+			}
 
-			body := get(t, c, "http://svc/whoami")
+			body := getKeepAlive(t, c, "http://svc/whoami")
 			wantKey := "key=none "
 			if tt.wantKey {
 				wantKey = "key=" + base64.StdEncoding.EncodeToString(httpClientKey.Public().(ed25519.PublicKey)) + " "
@@ -177,20 +207,125 @@ func TestHTTPOverStacks(t *testing.T) {
 				t.Errorf("Request.RemoteAddr = %q, want prefix %q", addr, tt.remotePrefix)
 			}
 
-			// Keep-alive: 99 more sequential requests reuse the first conn.
+			// Keep-alive: 99 more sequential requests reuse the conn: the
+			// handler sees the same peer unless the client dialed anew.
+			who, _, _ := strings.Cut(body, " addr=")
+			prev, dialed := body, conns.count()
 			for i := range 99 {
-				if got := get(t, c, fmt.Sprintf("http://svc/whoami?i=%d", i)); got != body {
-					t.Fatalf("request %d: handler saw %q, want %q", i+2, got, body)
+				got := getKeepAlive(t, c, fmt.Sprintf("http://svc/whoami?i=%d", i))
+				gotWho, gotAddr, _ := strings.Cut(got, " addr=")
+				if n := conns.count(); n != dialed {
+					dialed = n
+				} else if got != prev {
+					t.Fatalf("request %d on the same conn: handler saw %q, want %q", i+2, got, prev)
+				}
+				if gotWho != who || !strings.HasPrefix(gotAddr, tt.remotePrefix) {
+					t.Fatalf("request %d: handler saw %q, want %q and an address starting %q", i+2, got, who, tt.remotePrefix)
+				}
+				prev = got
+			}
+			// net/http's client does not reuse a conn whose writer
+			// goroutine has not reported the request written within 50 ms
+			// of the response's end (maxWriteWaitBeforeConnReuse), which
+			// load can cause: it closes that conn, healthy, and dials
+			// again. Every conn but the last must have ended that way, by
+			// the client's Close with no read error before it: a conn that
+			// our stack or the server ended would show one.
+			n, ends := conns.ended(t, 10*time.Second)
+			for i, err := range ends {
+				if err != nil {
+					t.Errorf("conn %d of %d ended by a read error before the client closed it: %v", i+1, n, err)
 				}
 			}
-			if n := s.newConns.Load(); n != 1 {
-				t.Errorf("100 sequential requests used %d server conns, want 1", n)
+			if n > 1 {
+				t.Logf("net/http dialed %d conns for 100 sequential requests (it dropped %d healthy ones)", n, n-1)
 			}
-			if n := dials.Load(); n != 1 {
-				t.Errorf("100 sequential requests dialed %d times, want 1", n)
+			if got := s.newConns.Load(); got != int64(n) {
+				t.Errorf("100 sequential requests: %d server conns for %d dials, want one each", got, n)
+			}
+			if got := dials.Load(); got != int64(n) {
+				t.Errorf("100 sequential requests: %d dials counted, %d conns made", got, n)
 			}
 		})
 	}
+}
+
+// clientConns records the conns an HTTP client dialed and how each ended.
+type clientConns struct {
+	mu    sync.Mutex
+	conns []*clientConn
+}
+
+type clientConn struct {
+	net.Conn
+	mu      sync.Mutex
+	readErr error // the first Read error before Close
+	closed  chan struct{}
+	once    sync.Once
+}
+
+func (cs *clientConns) add(c net.Conn) net.Conn {
+	cc := &clientConn{Conn: c, closed: make(chan struct{})}
+	cs.mu.Lock()
+	cs.conns = append(cs.conns, cc)
+	cs.mu.Unlock()
+	return cc
+}
+
+func (cs *clientConns) count() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.conns)
+}
+
+func (c *clientConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if err != nil {
+		c.mu.Lock()
+		select {
+		case <-c.closed:
+		default:
+			if c.readErr == nil {
+				c.readErr = err
+			}
+		}
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+func (c *clientConn) Close() error {
+	c.mu.Lock()
+	c.once.Do(func() { close(c.closed) })
+	c.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// ended waits, at most d, for every conn but the last to be closed, and
+// returns the number of conns and, for those, the Read error each had
+// before its Close (nil if none).
+func (cs *clientConns) ended(t *testing.T, d time.Duration) (int, []error) {
+	t.Helper()
+	cs.mu.Lock()
+	conns := cs.conns
+	cs.mu.Unlock()
+	if len(conns) == 0 {
+		t.Fatal("no conn dialed")
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	var errs []error
+	for i, c := range conns[:len(conns)-1] {
+		select {
+		case <-c.closed:
+		case <-timer.C:
+			t.Fatalf("conn %d of %d, replaced by a later one, still open after %v", i+1, len(conns), d)
+		}
+		c.mu.Lock()
+		errs = append(errs, c.readErr)
+		c.mu.Unlock()
+	}
+	return len(conns), errs
 }
 
 // TestHTTPShutdown checks that Shutdown lets an active request finish,
