@@ -26,10 +26,10 @@ type countTransport struct {
 }
 
 func (c countTransport) Name() string { return c.name }
-func (c countTransport) Parse(s msaddr.Section) (msaddr.Section, error) {
-	return s, nil
+func (c countTransport) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	return sectionEndpoint{s}, nil
 }
-func (c countTransport) Dial(context.Context, msaddr.Section) (net.Conn, error) {
+func (c countTransport) Dial(context.Context, stack.Endpoint) (net.Conn, error) {
 	c.io.Add(1)
 	return nil, errors.New("countTransport dials nothing")
 }

@@ -20,10 +20,10 @@ import (
 type deadTransport struct{}
 
 func (deadTransport) Name() string { return "dead" }
-func (deadTransport) Parse(s msaddr.Section) (msaddr.Section, error) {
-	return s, nil
+func (deadTransport) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	return sectionEndpoint{s}, nil
 }
-func (deadTransport) Dial(context.Context, msaddr.Section) (net.Conn, error) {
+func (deadTransport) Dial(context.Context, stack.Endpoint) (net.Conn, error) {
 	c, p := net.Pipe()
 	p.Close()
 	return c, nil

@@ -83,7 +83,8 @@ type candidate struct {
 	name       string // "net~shs"
 	transport  stack.Transport
 	transforms []stack.Transform
-	addr       msaddr.Address // canonical
+	eps        []stack.Endpoint // the plugins' parsed sections, one per section
+	addr       msaddr.Address   // canonical: the Section of each of eps
 }
 
 // DialContext connects to the first alternative of addr that works.
@@ -198,21 +199,46 @@ func addrStackName(a msaddr.Address) string {
 // candidate resolves the plugins of alternative a. known is false if a
 // plugin is unknown; err reports a section the plugin rejects.
 func (st *stackSet) candidate(i int, a msaddr.Address) (c candidate, known bool, err error) {
-	c = candidate{index: i, name: addrStackName(a), addr: make(msaddr.Address, len(a))}
+	c = candidate{index: i, name: addrStackName(a), addr: make(msaddr.Address, len(a)), eps: make([]stack.Endpoint, len(a))}
 	t, fs, lerr := st.lookup(a)
 	if lerr != nil {
 		return c, false, nil
 	}
 	c.transport, c.transforms = t, fs
-	if c.addr[0], err = t.Parse(a[0]); err != nil {
+	if err := c.parse(0, t.Parse, a[0]); err != nil {
 		return c, true, err
 	}
 	for j, f := range c.transforms {
-		if c.addr[j+1], err = f.Parse(a[j+1]); err != nil {
+		if err := c.parse(j+1, f.Parse, a[j+1]); err != nil {
 			return c, true, err
 		}
 	}
 	return c, true, nil
+}
+
+// parse sets section j of c from its plugin's Parse, once: Dial and
+// Client take the endpoint, and the root's policy, tracing and addresses
+// read its canonical section.
+func (c *candidate) parse(j int, parse func(msaddr.Section) (stack.Endpoint, error), s msaddr.Section) error {
+	ep, err := parseEndpoint(parse, s)
+	if err != nil {
+		return err
+	}
+	c.eps[j], c.addr[j] = ep, ep.Section()
+	return nil
+}
+
+// parseEndpoint calls a plugin's Parse and refuses a nil endpoint, which
+// would panic later.
+func parseEndpoint(parse func(msaddr.Section) (stack.Endpoint, error), s msaddr.Section) (stack.Endpoint, error) {
+	ep, err := parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if ep == nil {
+		return nil, fmt.Errorf("%w: the %s plugin's Parse returned no endpoint and no error", stack.ErrAddress, s.Name)
+	}
+	return ep, nil
 }
 
 type dialResult struct {
@@ -330,7 +356,7 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 			tr.ConnectStart(ConnectInfo{Alt: alt})
 		}
 	}
-	raw, err := c.transport.Dial(ctx, c.addr[0])
+	raw, err := c.transport.Dial(ctx, c.eps[0])
 	if err != nil {
 		err = attemptError(parent, ctx, to, err)
 	}
@@ -365,7 +391,7 @@ func (d *Dialer) handshake(parent, ctx context.Context, to time.Duration, c cand
 	hctx, hcancel := withHandshakeTimeout(ctx, d.HandshakeTimeout)
 	defer hcancel()
 	layers, failed, err := upgrade(hctx, raw, len(c.transforms), func(i int, conn net.Conn) (net.Conn, error) {
-		return c.transforms[i].Client(hctx, conn, c.addr[i+1])
+		return c.transforms[i].Client(hctx, conn, c.eps[i+1])
 	})
 	if err != nil {
 		if failed < 0 {

@@ -35,13 +35,13 @@ func (d *Dialer) expandDNS(ctx context.Context, st *stackSet, m msaddr.Multi) (a
 				known = false
 				break
 			}
-			c, err := f.Parse(s)
+			ep, err := parseEndpoint(f.Parse, s)
 			if err != nil {
 				errs = append(errs, &AltError{Index: i, Stack: addrStackName(a), Err: err})
 				known = false
 				break
 			}
-			pinned[j+1] = c
+			pinned[j+1] = ep.Section()
 		}
 		if !known {
 			continue

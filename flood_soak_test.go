@@ -79,7 +79,7 @@ func stalledHandshakes(t *testing.T, st string) {
 		}
 		if st == "ws" {
 			tr := ws.New(&ws.Options{DialContext: nd.DialContext, KeepAlive: -1})
-			dial = func(ctx context.Context) (net.Conn, error) { return tr.Dial(ctx, addr[0][0]) }
+			dial = func(ctx context.Context) (net.Conn, error) { return dialSection(ctx, tr, addr[0][0]) }
 		}
 		wg.Add(1)
 		go func() {

@@ -380,7 +380,7 @@ func (stubbornTransform) Server(ctx context.Context, c net.Conn) (net.Conn, erro
 }
 
 // Client waits for the server to speak, without looking at ctx.
-func (stubbornTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
+func (stubbornTransform) Client(ctx context.Context, c net.Conn, ep stack.Endpoint) (net.Conn, error) {
 	_, err := io.ReadFull(c, make([]byte, 1))
 	return c, err
 }
@@ -987,8 +987,8 @@ type faultTransport struct {
 	dial, accept faultconn.Faults
 }
 
-func (t faultTransport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	c, err := t.Transport.Dial(ctx, s)
+func (t faultTransport) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
+	c, err := t.Transport.Dial(ctx, ep)
 	if err != nil {
 		return nil, err
 	}

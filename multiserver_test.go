@@ -30,11 +30,26 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // client.
 type helloTransform struct{}
 
-func (helloTransform) Name() string { return "hello" }
-func (helloTransform) Parse(s msaddr.Section) (msaddr.Section, error) {
-	return msaddr.Section{Name: "hello"}, nil
+// dialSection dials tr at s, parsed by tr.
+func dialSection(ctx context.Context, tr stack.Transport, s msaddr.Section) (net.Conn, error) {
+	ep, err := tr.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Dial(ctx, ep)
 }
-func (helloTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
+
+// sectionEndpoint is the endpoint of the fake plugins of these tests,
+// which need nothing but the section.
+type sectionEndpoint struct{ s msaddr.Section }
+
+func (e sectionEndpoint) Section() msaddr.Section { return e.s }
+
+func (helloTransform) Name() string { return "hello" }
+func (helloTransform) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	return sectionEndpoint{msaddr.Section{Name: "hello"}}, nil
+}
+func (helloTransform) Client(ctx context.Context, c net.Conn, ep stack.Endpoint) (net.Conn, error) {
 	_, err := c.Write([]byte("HELO"))
 	return c, err
 }
@@ -235,10 +250,10 @@ func TestFallbackToSecondAlternative(t *testing.T) {
 type hangTransport struct{ started chan struct{} }
 
 func (hangTransport) Name() string { return "hang" }
-func (hangTransport) Parse(s msaddr.Section) (msaddr.Section, error) {
-	return s, nil
+func (hangTransport) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	return sectionEndpoint{s}, nil
 }
-func (h hangTransport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
+func (h hangTransport) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
 	h.started <- struct{}{}
 	<-ctx.Done()
 	return nil, ctx.Err()
@@ -283,10 +298,10 @@ func TestDialCancel(t *testing.T) {
 type readFirst struct{}
 
 func (*readFirst) Name() string { return "readfirst" }
-func (*readFirst) Parse(s msaddr.Section) (msaddr.Section, error) {
-	return msaddr.Section{Name: "readfirst"}, nil
+func (*readFirst) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	return sectionEndpoint{msaddr.Section{Name: "readfirst"}}, nil
 }
-func (*readFirst) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
+func (*readFirst) Client(ctx context.Context, c net.Conn, ep stack.Endpoint) (net.Conn, error) {
 	stop := context.AfterFunc(ctx, func() { c.SetReadDeadline(time.Unix(1, 0)) })
 	defer stop()
 	var b [1]byte

@@ -121,16 +121,26 @@ type countingTransport struct {
 }
 
 func (c *countingTransport) Name() string { return "cnet" }
-func (c *countingTransport) Parse(s msaddr.Section) (msaddr.Section, error) {
+func (c *countingTransport) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	s.Name = "net"
-	out, err := c.Transport.Parse(s)
-	out.Name = "cnet"
-	return out, err
+	ep, err := c.Transport.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return cnetEndpoint{ep}, nil
 }
-func (c *countingTransport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
+func (c *countingTransport) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
 	c.dials.Add(1)
-	s.Name = "net"
-	return c.Transport.Dial(ctx, s)
+	return c.Transport.Dial(ctx, ep.(cnetEndpoint).Endpoint)
+}
+
+// cnetEndpoint is a net endpoint that prints as a cnet section.
+type cnetEndpoint struct{ stack.Endpoint }
+
+func (e cnetEndpoint) Section() msaddr.Section {
+	s := e.Endpoint.Section()
+	s.Name = "cnet"
+	return s
 }
 
 // TestDialPolicyRefusal: refused alternatives cost no I/O, show in the
@@ -208,10 +218,10 @@ func TestDialPolicyRefusal(t *testing.T) {
 type bannerTransform struct{}
 
 func (bannerTransform) Name() string { return "banner" }
-func (bannerTransform) Parse(s msaddr.Section) (msaddr.Section, error) {
-	return msaddr.Section{Name: "banner"}, nil
+func (bannerTransform) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	return sectionEndpoint{msaddr.Section{Name: "banner"}}, nil
 }
-func (bannerTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
+func (bannerTransform) Client(ctx context.Context, c net.Conn, ep stack.Endpoint) (net.Conn, error) {
 	buf := make([]byte, 6)
 	if _, err := io.ReadFull(c, buf); err != nil {
 		return nil, err

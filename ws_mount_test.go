@@ -148,7 +148,7 @@ func TestWSHandlerLimits(t *testing.T) {
 	}
 	defer ln.Close()
 	s, _ := msaddr.ParseSection("ws://" + hp + "/ssb")
-	c, err := ws.New(nil).Dial(context.Background(), s)
+	c, err := dialSection(context.Background(), ws.New(nil), s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestWSHandlerListen(t *testing.T) {
 	h := ws.New(nil).Handler()
 	hp := mountedServer(t, h)
 	s, _ := msaddr.ParseSection("ws://" + hp + "/ssb")
-	if _, err := ws.New(nil).Dial(context.Background(), s); err == nil || !strings.Contains(err.Error(), "503") {
+	if _, err := dialSection(context.Background(), ws.New(nil), s); err == nil || !strings.Contains(err.Error(), "503") {
 		t.Errorf("upgrade with no listener: %v, want a 503", err)
 	}
 	lc := ms.ListenConfig{Config: ms.Config{Transports: []stack.Transport{h}}}

@@ -22,9 +22,18 @@ import (
 // (issue 5's acceptance bound).
 const interruptBound = 100 * time.Millisecond
 
+// dialSection dials s as the multiserver layer does: Parse, then Dial.
+func dialSection(ctx context.Context, tr *Transport, s msaddr.Section) (net.Conn, error) {
+	ep, err := tr.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	return tr.Dial(ctx, ep)
+}
+
 func dialPath(t testing.TB, path string, baud int) net.Conn {
 	t.Helper()
-	c, err := New(nil).Dial(context.Background(), FormatSection(path, baud))
+	c, err := dialSection(context.Background(), New(nil), FormatSection(path, baud))
 	if err != nil {
 		t.Fatalf("Dial %s: %v", path, err)
 	}
@@ -183,7 +192,7 @@ func TestStaleInputFlushedOnOpen(t *testing.T) {
 func TestSecondOpenBusy(t *testing.T) {
 	_, _, path := openPTY(t)
 	c := dialPath(t, path, 0)
-	_, err := New(nil).Dial(context.Background(), FormatSection(path, 0))
+	_, err := dialSection(context.Background(), New(nil), FormatSection(path, 0))
 	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("second Dial of %s = %v; want an error naming the device and wrapping ErrBusy", path, err)
 	}
@@ -216,7 +225,7 @@ func TestHelperProcess(t *testing.T) {
 	if os.Getenv("SERIALPORT_HELPER") != "open" {
 		t.Skip("runs only as a child process of TestSecondOpenBusy")
 	}
-	c, err := New(nil).Dial(context.Background(), FormatSection(os.Getenv("SERIALPORT_PATH"), 0))
+	c, err := dialSection(context.Background(), New(nil), FormatSection(os.Getenv("SERIALPORT_PATH"), 0))
 	if err != nil {
 		fmt.Printf("busy=%v err=%v\n", errors.Is(err, ErrBusy), err)
 		return
@@ -279,14 +288,14 @@ func TestDialErrors(t *testing.T) {
 		{notTTY, ErrNotTerminal},
 		{os.DevNull, ErrNotTerminal},
 	} {
-		_, err := tr.Dial(context.Background(), FormatSection(tc.path, 0))
+		_, err := dialSection(context.Background(), tr, FormatSection(tc.path, 0))
 		if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.path) {
 			t.Errorf("Dial %s = %v; want an error naming it and wrapping %v", tc.path, err, tc.want)
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := tr.Dial(ctx, msaddr.Section{Name: Name, Args: []string{os.DevNull, "0"}}); !errors.Is(err, context.Canceled) {
+	if _, err := dialSection(ctx, tr, msaddr.Section{Name: Name, Args: []string{os.DevNull, "0"}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Dial with a done context = %v; want context.Canceled", err)
 	}
 }
@@ -301,7 +310,7 @@ func TestDialErrors(t *testing.T) {
 func TestNetConn(t *testing.T) {
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 		m, s, path := openPTY(t)
-		if c1, err = New(nil).Dial(context.Background(), FormatSection(path, 0)); err != nil {
+		if c1, err = dialSection(context.Background(), New(nil), FormatSection(path, 0)); err != nil {
 			return nil, nil, nil, err
 		}
 		s.Close() // from now on, closing c1 hangs up the master

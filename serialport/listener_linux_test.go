@@ -72,7 +72,7 @@ func TestListenerOneConnAtATime(t *testing.T) {
 	}()
 	// While c1 is open the device stays ours: nobody else can open it
 	// and the second Accept is still waiting.
-	if _, err := New(nil).Dial(context.Background(), FormatSection(l.A, 0)); !errors.Is(err, ErrBusy) {
+	if _, err := dialSection(context.Background(), New(nil), FormatSection(l.A, 0)); !errors.Is(err, ErrBusy) {
 		t.Fatalf("Dial of the listened device while a conn is open = %v; want ErrBusy", err)
 	}
 	send(t, peer, c1, "still first")

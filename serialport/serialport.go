@@ -168,24 +168,34 @@ func FormatSection(path string, baud int) msaddr.Section {
 	return msaddr.Section{Name: Name, Args: append(args, strconv.Itoa(baud))}
 }
 
-// Parse checks a serial section and returns it in canonical form. It never
-// does I/O.
-func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
-	p, b, err := ParseSection(s)
-	if err != nil {
-		return msaddr.Section{}, err
-	}
-	return FormatSection(p, b), nil
+// An endpoint is a parsed serial dial section: a device and a baud rate.
+type endpoint struct {
+	path string
+	baud int
 }
 
-// Dial opens the device named by s and returns the conn. It fails at once,
-// without retrying, when the device is missing (the error wraps
-// fs.ErrNotExist) or busy (ErrBusy).
-func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
+// Section returns the endpoint as a canonical serial section.
+func (ep endpoint) Section() msaddr.Section { return FormatSection(ep.path, ep.baud) }
+
+// Parse checks a serial section and returns its endpoint, whose Section is
+// the canonical form. It never does I/O.
+func (t *Transport) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	p, b, err := ParseSection(s)
 	if err != nil {
 		return nil, err
 	}
+	return endpoint{p, b}, nil
+}
+
+// Dial opens the device named by e, an endpoint from Parse, and returns
+// the conn. It fails at once, without retrying, when the device is missing
+// (the error wraps fs.ErrNotExist) or busy (ErrBusy).
+func (t *Transport) Dial(ctx context.Context, e stack.Endpoint) (net.Conn, error) {
+	ep, ok := e.(endpoint)
+	if !ok {
+		return nil, fmt.Errorf("%w: serial: endpoint %T is not from serial's Parse", stack.ErrAddress, e)
+	}
+	p, b := ep.path, ep.baud
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func TestParseSection(t *testing.T) {
 			want = tc.in
 		}
 		c, err := New(nil).Parse(s)
-		if err != nil || c.String() != want {
+		if err != nil || c.Section().String() != want {
 			t.Errorf("Parse(%s) = %s, %v; want %s", tc.in, c, err, want)
 		}
 		if got := FormatSection(path, baud).String(); got != want {
@@ -71,8 +71,8 @@ func TestParseSectionErrors(t *testing.T) {
 		if !errors.Is(err, stack.ErrAddress) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseSection(%q) = %v; want stack.ErrAddress saying %q", tc.sec.Args, err, tc.want)
 		}
-		if _, err := New(nil).Dial(t.Context(), tc.sec); !errors.Is(err, stack.ErrAddress) {
-			t.Errorf("Dial(%q) = %v; want stack.ErrAddress", tc.sec.Args, err)
+		if _, err := New(nil).Parse(tc.sec); !errors.Is(err, stack.ErrAddress) {
+			t.Errorf("Parse(%q) = %v; want stack.ErrAddress", tc.sec.Args, err)
 		}
 		if _, err := New(nil).Listen(t.Context(), tc.sec, nil); !errors.Is(err, stack.ErrAddress) {
 			t.Errorf("Listen(%q) = %v; want stack.ErrAddress", tc.sec.Args, err)
@@ -114,7 +114,7 @@ func FuzzParseSection(f *testing.F) {
 		if err != nil || p2 != path || b2 != baud {
 			t.Fatalf("round trip of %q: %q, %d, %v; want %q, %d", in, p2, b2, err, path, baud)
 		}
-		if c, err := New(nil).Parse(s); err != nil || c.String() != out {
+		if c, err := New(nil).Parse(s); err != nil || c.Section().String() != out {
 			t.Fatalf("Parse(%q) = %v, %v; want %s", in, c, err, out)
 		}
 	})

@@ -38,16 +38,20 @@ type Transport interface {
 	// Name is the section name this transport handles, e.g. "net".
 	Name() string
 
-	// Parse checks a dial section and returns it in canonical form (the
-	// form Dial accepts and the form the transport itself writes). It never
-	// does I/O. Errors wrap ErrAddress or msaddr.ErrSyntax.
-	Parse(s msaddr.Section) (msaddr.Section, error)
+	// Parse checks a dial section and returns it parsed, as an Endpoint
+	// of the transport's own type whose Section is the canonical form
+	// (the form the transport itself writes). It never does I/O. Errors
+	// wrap ErrAddress or msaddr.ErrSyntax.
+	Parse(s msaddr.Section) (Endpoint, error)
 
-	// Dial connects to the peer named by s. It must return promptly when
-	// ctx is done.
-	Dial(ctx context.Context, s msaddr.Section) (net.Conn, error)
+	// Dial connects to the peer named by ep, an Endpoint that this
+	// transport's Parse returned; any other is an error wrapping
+	// ErrAddress. It must return promptly when ctx is done.
+	Dial(ctx context.Context, ep Endpoint) (net.Conn, error)
 
-	// Listen binds what s names. The scopes say where the listener will be
+	// Listen binds what the listen section s names. Listen sections have
+	// a grammar of their own (a port 0, no host, a transform without its
+	// key) and are parsed once, here, not by Parse. The scopes say where the listener will be
 	// advertised; with no explicit host a transport binds what fits them,
 	// and never all interfaces unless s asks for it (0.0.0.0, ::).
 	Listen(ctx context.Context, s msaddr.Section, scopes []Scope) (Listener, error)
@@ -56,6 +60,19 @@ type Transport interface {
 	// made (by Dial or Accept) as a section, e.g. "net:192.0.2.1:50122".
 	// ok is false if a is not one of this transport's addresses.
 	Section(a net.Addr) (s msaddr.Section, ok bool)
+}
+
+// An Endpoint is a dial section as parsed by the plugin that owns it: a
+// Transport's or a Transform's Parse returns one and its Dial or Client
+// takes it, so no section is parsed twice (as wireguard-go's conn.Bind
+// does with ParseEndpoint and Send). Its contents are the plugin's own;
+// the multiserver layer sees only Section, for policy, tracing and
+// addresses.
+type Endpoint interface {
+	// Section returns the endpoint in canonical form: Parse(Section())
+	// gives an equal endpoint. It may hold secrets (an shs invite seed);
+	// print it with msaddr's redaction, as the multiserver layer does.
+	Section() msaddr.Section
 }
 
 // A Listener is a transport's listener. Accept returns raw transport conns;
@@ -79,13 +96,17 @@ type Transform interface {
 	// Name is the section name this transform handles, e.g. "shs".
 	Name() string
 
-	// Parse checks a dial section (e.g. "shs:<key>") and returns it in
-	// canonical form. It never does I/O.
-	Parse(s msaddr.Section) (msaddr.Section, error)
+	// Parse checks a dial section (e.g. "shs:<key>") and returns it parsed,
+	// as an Endpoint of the transform's own type whose Section is the
+	// canonical form. It never does I/O. Errors wrap ErrAddress or
+	// msaddr.ErrSyntax.
+	Parse(s msaddr.Section) (Endpoint, error)
 
-	// Client runs the dialing side over conn for the dial section s. On
-	// error the caller closes conn. ctx bounds the handshake only.
-	Client(ctx context.Context, conn net.Conn, s msaddr.Section) (net.Conn, error)
+	// Client runs the dialing side over conn for ep, an Endpoint that this
+	// transform's Parse returned; any other is an error wrapping
+	// ErrAddress. On error the caller closes conn. ctx bounds the
+	// handshake only.
+	Client(ctx context.Context, conn net.Conn, ep Endpoint) (net.Conn, error)
 
 	// Listen prepares the accepting side for the listen section s (e.g.
 	// "shs", without a key) on top of the transport listener ln. It may

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	ms "github.com/go-multiserver/multiserver"
 	"github.com/go-multiserver/multiserver/dnsaddr"
 	"github.com/go-multiserver/multiserver/msaddr"
@@ -20,6 +22,21 @@ type sectionParser interface {
 	Parse(s msaddr.Section) (msaddr.Section, error)
 }
 
+// canonical is a plugin's Parse returning its endpoint's canonical
+// section, which is all ms addr and the dns: pins need.
+type canonical func(msaddr.Section) (stack.Endpoint, error)
+
+func (parse canonical) Parse(s msaddr.Section) (msaddr.Section, error) {
+	ep, err := parse(s)
+	if err != nil {
+		return msaddr.Section{}, err
+	}
+	if ep == nil {
+		return msaddr.Section{}, fmt.Errorf("%w: the %s plugin's Parse returned no endpoint and no error", stack.ErrAddress, s.Name)
+	}
+	return ep.Section(), nil
+}
+
 // parsers returns the section checkers of the stacks ms dials, by name:
 // transports first, then transforms. It asks the library, so it lists
 // what ms dial would use.
@@ -33,11 +50,11 @@ func parsers() (transports, transforms map[string]sectionParser) {
 		dnsaddr.Name: dnsParser{}, // not a transport: ms dial resolves it first
 	}
 	for name, t := range ts {
-		transports[name] = t
+		transports[name] = canonical(t.Parse)
 	}
 	transforms = map[string]sectionParser{}
 	for name, f := range fs {
-		transforms[name] = f
+		transforms[name] = canonical(f.Parse)
 	}
 	return transports, transforms
 }

@@ -8,16 +8,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
-// Dial connects to the host and port of s through the first proxy that
-// answers. See the package documentation for the fallback rules.
-func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	target, err := parse(s)
-	if err != nil {
-		return nil, err
+// Dial connects to the host and port of e, an endpoint from Parse, through
+// the first proxy that answers. See the package documentation for the
+// fallback rules.
+func (t *Transport) Dial(ctx context.Context, e stack.Endpoint) (net.Conn, error) {
+	ep, ok := e.(endpoint)
+	if !ok {
+		return nil, fmt.Errorf("%w: onion: endpoint %T is not from onion's Parse", stack.ErrAddress, e)
 	}
+	target := ep.a
 	var errs []error
 	for _, p := range t.opts.Proxies {
 		c, err := t.dialVia(ctx, p, target)

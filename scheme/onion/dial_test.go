@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-multiserver/multiserver/internal/socks5test"
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 // startProxy starts a test SOCKS5 server, closed when the test ends.
@@ -71,13 +72,17 @@ func deadAddr(t *testing.T) string {
 	return a
 }
 
-func section(t *testing.T, host string, port int) msaddr.Section {
+func endpointOf(t *testing.T, host string, port int) stack.Endpoint {
 	t.Helper()
 	s, err := msaddr.ParseSection("onion:" + host + ":" + strconv.Itoa(port))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	ep, err := New(nil).Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ep
 }
 
 // recordingDialer records the addresses the transport dials.
@@ -101,7 +106,7 @@ func TestDialSendsNameUnresolved(t *testing.T) {
 	tr := New(&Options{Proxies: []string{px.Addr()}, Forward: rd})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := tr.Dial(ctx, section(t, strings.ToUpper(testOnion), port))
+	c, err := tr.Dial(ctx, endpointOf(t, strings.ToUpper(testOnion), port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +134,7 @@ func TestDialAuth(t *testing.T) {
 	port := echoServer(t)
 	px := startProxy(t, socks5test.Config{})
 	tr := New(&Options{Proxies: []string{px.Addr()}, Auth: &proxy.Auth{User: "peer-1", Password: "x"}})
-	c, err := tr.Dial(context.Background(), section(t, testOnion, port))
+	c, err := tr.Dial(context.Background(), endpointOf(t, testOnion, port))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +177,7 @@ func TestFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tr := New(&Options{Proxies: []string{tt.first, good.Addr()}, GreetingTimeout: 100 * time.Millisecond})
-			c, err := tr.Dial(context.Background(), section(t, testOnion, port))
+			c, err := tr.Dial(context.Background(), endpointOf(t, testOnion, port))
 			if err != nil {
 				t.Fatalf("Dial: %v", err)
 			}
@@ -184,7 +189,7 @@ func TestFallback(t *testing.T) {
 func TestNoProxy(t *testing.T) {
 	a, b := deadAddr(t), deadAddr(t)
 	tr := New(&Options{Proxies: []string{a, b}})
-	_, err := tr.Dial(context.Background(), section(t, testOnion, 80))
+	_, err := tr.Dial(context.Background(), endpointOf(t, testOnion, 80))
 	if !errors.Is(err, ErrNoProxy) {
 		t.Fatalf("Dial = %v, want ErrNoProxy", err)
 	}
@@ -230,7 +235,7 @@ func TestReplyCodes(t *testing.T) {
 			px := startProxy(t, socks5test.Config{Reply: tt.code})
 			second := startProxy(t, socks5test.Config{})
 			tr := New(&Options{Proxies: []string{px.Addr(), second.Addr()}})
-			_, err := tr.Dial(context.Background(), section(t, testOnion, 80))
+			_, err := tr.Dial(context.Background(), endpointOf(t, testOnion, 80))
 			var re *ReplyError
 			if !errors.As(err, &re) || re.Code != tt.code || !errors.Is(err, ErrReply) || !errors.Is(err, tt.want) {
 				t.Fatalf("Dial = %v, want a *ReplyError %#x matching %v", err, tt.code, tt.want)
@@ -257,7 +262,7 @@ func TestCancelWhileProxyStalls(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			errc := make(chan error, 1)
 			go func() {
-				c, err := tr.Dial(ctx, section(t, testOnion, 80))
+				c, err := tr.Dial(ctx, endpointOf(t, testOnion, 80))
 				if c != nil {
 					c.Close()
 				}
@@ -309,7 +314,7 @@ func TestNettestThroughProxy(t *testing.T) {
 		}
 		ch := make(chan res, 1)
 		go func() { c, err := ln.Accept(); ch <- res{c, err} }()
-		c1, err = tr.Dial(context.Background(), section(t, testOnion, ln.Addr().(*net.TCPAddr).Port))
+		c1, err = tr.Dial(context.Background(), endpointOf(t, testOnion, ln.Addr().(*net.TCPAddr).Port))
 		if err != nil {
 			ln.Close()
 			<-ch
@@ -332,7 +337,7 @@ func TestConnectTimeout(t *testing.T) {
 	tr := New(&Options{Proxies: []string{px.Addr()}, ConnectTimeout: 50 * time.Millisecond})
 	errc := make(chan error, 1)
 	go func() {
-		c, err := tr.Dial(context.Background(), section(t, testOnion, 80))
+		c, err := tr.Dial(context.Background(), endpointOf(t, testOnion, 80))
 		if c != nil {
 			c.Close()
 		}

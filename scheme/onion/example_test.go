@@ -15,9 +15,9 @@ import (
 func Example() {
 	tr := onion.New(&onion.Options{Proxies: []string{"127.0.0.1:9050"}})
 	s, _ := msaddr.ParseSection("onion:Example2gzyxa.ONION:8008")
-	c, err := tr.Parse(s)
-	fmt.Println(c, err)
-	_, err = tr.Listen(context.Background(), c, nil)
+	ep, err := tr.Parse(s)
+	fmt.Println(ep.Section(), err)
+	_, err = tr.Listen(context.Background(), ep.Section(), nil)
 	fmt.Println(errors.Is(err, stack.ErrNotSupported))
 	// Output:
 	// onion:example2gzyxa.onion:8008 <nil>

@@ -136,14 +136,22 @@ func parse(s msaddr.Section) (Addr, error) {
 	return Addr{Host: strings.ToLower(host), Port: port}, nil
 }
 
-// Parse checks an onion section and returns it in canonical form: the host
-// lowercased, an IPv6 host unbracketed.
-func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
+// An endpoint is a parsed onion dial section.
+type endpoint struct{ a Addr }
+
+// Section returns the endpoint as a canonical onion section.
+func (ep endpoint) Section() msaddr.Section {
+	return msaddr.HostPortSection(Name, ep.a.Host, ep.a.Port)
+}
+
+// Parse checks an onion section and returns its endpoint, whose Section is
+// the canonical form: the host lowercased, an IPv6 host unbracketed.
+func (t *Transport) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	a, err := parse(s)
 	if err != nil {
-		return msaddr.Section{}, err
+		return nil, err
 	}
-	return msaddr.HostPortSection(Name, a.Host, a.Port), nil
+	return endpoint{a}, nil
 }
 
 // Listen refuses: an onion service is served by tor, which forwards it to

@@ -42,7 +42,11 @@ func TestReusePort(t *testing.T) {
 		t.Fatalf("ReusePort second Listen: %v", err)
 	}
 	defer b.Close()
-	c, err := rp.Dial(ctx, sec(port))
+	ep, err := rp.Parse(sec(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rp.Dial(ctx, ep)
 	if err != nil {
 		t.Fatalf("Dial through a shared port: %v", err)
 	}

@@ -69,6 +69,9 @@ type endpoint struct {
 	port int
 }
 
+// Section returns the endpoint as a canonical net section.
+func (ep endpoint) Section() msaddr.Section { return msaddr.HostPortSection(Name, ep.host, ep.port) }
+
 func parse(s msaddr.Section) (endpoint, error) {
 	if s.Name != Name {
 		return endpoint{}, fmt.Errorf("%w: %q is not a net section", stack.ErrAddress, s.Name)
@@ -110,14 +113,14 @@ func checkHost(h string) error {
 	return nil
 }
 
-// Parse checks a net section and returns it in canonical form (IPv6
-// unbracketed).
-func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
+// Parse checks a net section and returns its endpoint, whose Section is
+// the canonical form (IPv6 unbracketed).
+func (t *Transport) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	ep, err := parse(s)
 	if err != nil {
-		return msaddr.Section{}, err
+		return nil, err
 	}
-	return msaddr.HostPortSection(Name, ep.host, ep.port), nil
+	return ep, nil
 }
 
 func (t *Transport) dialer() *net.Dialer {
@@ -128,12 +131,12 @@ func (t *Transport) dialer() *net.Dialer {
 	return d
 }
 
-// Dial connects to the host and port of s. An empty host means localhost,
-// as in JavaScript multiserver.
-func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	ep, err := parse(s)
-	if err != nil {
-		return nil, err
+// Dial connects to the host and port of e, an endpoint from Parse. An
+// empty host means localhost, as in JavaScript multiserver.
+func (t *Transport) Dial(ctx context.Context, e stack.Endpoint) (net.Conn, error) {
+	ep, ok := e.(endpoint)
+	if !ok {
+		return nil, fmt.Errorf("%w: net: endpoint %T is not from net's Parse", stack.ErrAddress, e)
 	}
 	if ep.port == 0 {
 		return nil, fmt.Errorf("%w: net: cannot dial port 0", stack.ErrAddress)

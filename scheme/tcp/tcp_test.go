@@ -44,7 +44,7 @@ func TestParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.String() != tt.want {
+		if err != nil || got.Section().String() != tt.want {
 			t.Errorf("Parse(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
@@ -72,7 +72,12 @@ func TestSection(t *testing.T) {
 }
 
 func TestDialPortZero(t *testing.T) {
-	_, err := New(nil).Dial(context.Background(), msaddr.Section{Name: "net", Args: []string{"127.0.0.1", "0"}})
+	tr := New(nil)
+	ep, err := tr.Parse(msaddr.Section{Name: "net", Args: []string{"127.0.0.1", "0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tr.Dial(context.Background(), ep)
 	if !errors.Is(err, stack.ErrAddress) {
 		t.Fatalf("Dial port 0 = %v, want ErrAddress", err)
 	}

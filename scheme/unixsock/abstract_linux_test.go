@@ -29,7 +29,11 @@ func TestAbstractSocket(t *testing.T) {
 		}
 		done <- err
 	}()
-	c, err := tr.Dial(context.Background(), sec)
+	ep, err := tr.Parse(sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tr.Dial(context.Background(), ep)
 	if err != nil {
 		t.Fatal(err)
 	}

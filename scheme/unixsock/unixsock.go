@@ -92,14 +92,20 @@ func checkPlatform(p string) error {
 	return nil
 }
 
-// Parse checks a unix section. The path is kept as written (relative paths
-// are made absolute only by Listen).
-func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
+// An endpoint is a parsed unix dial section: the socket's path.
+type endpoint string
+
+// Section returns the endpoint as a unix section.
+func (ep endpoint) Section() msaddr.Section { return section(string(ep)) }
+
+// Parse checks a unix section and returns its endpoint. The path is kept
+// as written (relative paths are made absolute only by Listen).
+func (t *Transport) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	p, err := path(s)
 	if err != nil {
-		return msaddr.Section{}, err
+		return nil, err
 	}
-	return section(p), nil
+	return endpoint(p), nil
 }
 
 func section(p string) msaddr.Section {
@@ -107,12 +113,13 @@ func section(p string) msaddr.Section {
 	return msaddr.Section{Name: Name, Args: strings.Split(p, ":")}
 }
 
-// Dial connects to the socket at the path of s.
-func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	p, err := path(s)
-	if err != nil {
-		return nil, err
+// Dial connects to the socket at the path of e, an endpoint from Parse.
+func (t *Transport) Dial(ctx context.Context, e stack.Endpoint) (net.Conn, error) {
+	ep, ok := e.(endpoint)
+	if !ok {
+		return nil, fmt.Errorf("%w: unix: endpoint %T is not from unix's Parse", stack.ErrAddress, e)
 	}
+	p := string(ep)
 	if err := checkPlatform(p); err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ func TestParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.String() != tt.want {
+		if err != nil || got.Section().String() != tt.want {
 			t.Errorf("Parse(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}

@@ -83,6 +83,10 @@ func (t target) url() string {
 }
 
 // section is the canonical section, as JavaScript writes it.
+// Section returns the target as a canonical dial section; a target is
+// the stack.Endpoint that Transport.Parse returns.
+func (t target) Section() msaddr.Section { return t.section() }
+
 func (t target) section() msaddr.Section {
 	return sectionFromURL(t.scheme() + "://" + t.hostPort(false) + t.path)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 func isTimeout(err error) bool {
@@ -295,9 +296,20 @@ func TestKeepAliveSparesSlowReader(t *testing.T) {
 	}
 }
 
+// TestDialRefusesBadSection: port 0 is refused by Parse, before any
+// Dial, and Dial refuses an endpoint that is not ws's own.
 func TestDialRefusesBadSection(t *testing.T) {
 	s, _ := msaddr.ParseSection("ws://127.0.0.1:0")
-	if _, err := New(nil).Dial(context.Background(), s); err == nil {
-		t.Fatal("Dial to port 0 succeeded")
+	tr := New(nil)
+	if _, err := tr.Parse(s); !errors.Is(err, stack.ErrAddress) {
+		t.Fatalf("Parse of port 0: %v, want stack.ErrAddress", err)
+	}
+	s, _ = msaddr.ParseSection("wss://127.0.0.1:1")
+	wss, err := NewSecure(nil).Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Dial(context.Background(), wss); !errors.Is(err, stack.ErrAddress) {
+		t.Fatalf("ws Dial of a wss endpoint: %v, want stack.ErrAddress", err)
 	}
 }

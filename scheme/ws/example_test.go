@@ -33,7 +33,11 @@ func Example() {
 	}()
 
 	s, _ := msaddr.ParseSection("ws://" + ln.Addr().String() + "/any/path")
-	c, err := tr.Dial(context.Background(), s)
+	ep, err := tr.Parse(s) // once; Dial takes the endpoint
+	if err != nil {
+		panic(err)
+	}
+	c, err := tr.Dial(context.Background(), ep)
 	if err != nil {
 		panic(err)
 	}

@@ -60,11 +60,11 @@ func (t *Transport) Handler() *Handler { return &Handler{t: t} }
 func (h *Handler) Name() string { return h.t.Name() }
 
 // Parse is Transport.Parse.
-func (h *Handler) Parse(s msaddr.Section) (msaddr.Section, error) { return h.t.Parse(s) }
+func (h *Handler) Parse(s msaddr.Section) (stack.Endpoint, error) { return h.t.Parse(s) }
 
 // Dial is Transport.Dial.
-func (h *Handler) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	return h.t.Dial(ctx, s)
+func (h *Handler) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
+	return h.t.Dial(ctx, ep)
 }
 
 // Section is Transport.Section.

@@ -102,7 +102,7 @@ func TestWSSRejectsUnknownCertificate(t *testing.T) {
 	ln := listenT(t, NewSecure(&Options{TLSConfig: srvTLS}), "wss://127.0.0.1:0")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := NewSecure(nil).Dial(ctx, dialSection(t, NewSecure(nil), ln, "/"))
+	c, err := NewSecure(nil).Dial(ctx, dialEndpoint(t, NewSecure(nil), ln, "/"))
 	if err == nil {
 		c.Close()
 		t.Fatal("Dial trusted a self-signed certificate without being told to")
@@ -452,7 +452,11 @@ func TestDialCancelDuringUpgrade(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	s, _ := msaddr.ParseSection("ws://" + tl.Addr().String())
-	c, err := New(nil).Dial(ctx, s)
+	ep, err := New(nil).Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(nil).Dial(ctx, ep)
 	if err == nil {
 		c.Close()
 		t.Fatal("Dial succeeded against a silent server")

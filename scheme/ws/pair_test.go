@@ -27,14 +27,18 @@ func listenT(t testing.TB, tr *Transport, section string) *Listener {
 }
 
 // dialSection is the section that dials ln on the given path.
-func dialSection(t testing.TB, tr *Transport, ln *Listener, path string) msaddr.Section {
+func dialEndpoint(t testing.TB, tr *Transport, ln *Listener, path string) stack.Endpoint {
 	t.Helper()
 	u := tr.Name() + "://" + ln.Addr().String() + path
 	s, err := msaddr.ParseSection(u)
 	if err != nil {
 		t.Fatalf("ParseSection(%q): %v", u, err)
 	}
-	return s
+	ep, err := tr.Parse(s)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", s, err)
+	}
+	return ep
 }
 
 // pair returns a dialed and an accepted conn between client and server.
@@ -57,7 +61,7 @@ func pairOn(t testing.TB, client *Transport, ln *Listener, path string) (dialed,
 		c, err := ln.Accept()
 		ch <- res{c, err}
 	}()
-	d, err := client.Dial(ctx, dialSection(t, client, ln, path))
+	d, err := client.Dial(ctx, dialEndpoint(t, client, ln, path))
 	if err != nil {
 		ln.Close()
 		<-ch

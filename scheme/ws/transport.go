@@ -175,12 +175,24 @@ func (t *Transport) Name() string {
 // wss), the path kept as given. It accepts the URL form and JavaScript's
 // "ws:host:port" (an IPv6 host may be written bare, as in
 // "ws:::1:8080"). User information and fragments are refused.
-func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
+//
+// The stack.Endpoint returned has that canonical form as its Section and
+// is what Dial takes.
+func (t *Transport) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	tg, err := parseTarget(s, t.secure, false)
 	if err != nil {
-		return msaddr.Section{}, err
+		return nil, err
 	}
-	return tg.section(), nil
+	return tg, nil
+}
+
+// endpoint returns the target of e, an endpoint from t's Parse.
+func (t *Transport) endpoint(e stack.Endpoint) (target, error) {
+	tg, ok := e.(target)
+	if !ok || tg.secure != t.secure {
+		return target{}, fmt.Errorf("%w: %s: endpoint %T is not from %s's Parse", stack.ErrAddress, t.Name(), e, t.Name())
+	}
+	return tg, nil
 }
 
 // Section formats an *Addr of this transport's conns as a section, e.g.
@@ -222,11 +234,12 @@ func (t *Transport) connConfig() connConfig {
 	return connConfig{keepAlive: ka, closeTimeout: t.opts.CloseTimeout}
 }
 
-// Dial opens a WebSocket connection to the URL in s. ctx bounds the TCP
-// connection, the TLS handshake and the HTTP upgrade; the returned conn
-// lives on after ctx ends. Redirects are not followed.
-func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	tg, err := parseTarget(s, t.secure, false)
+// Dial opens a WebSocket connection to the URL of ep, an endpoint from
+// Parse. ctx bounds the TCP connection, the TLS handshake and the HTTP
+// upgrade; the returned conn lives on after ctx ends. Redirects are not
+// followed.
+func (t *Transport) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
+	tg, err := t.endpoint(ep)
 	if err != nil {
 		return nil, err
 	}

@@ -70,19 +70,25 @@ var section = msaddr.Section{Name: Name}
 // Name returns "noauth".
 func (t *Transform) Name() string { return Name }
 
+// An endpoint is the parsed section "noauth": it carries nothing.
+type endpoint struct{}
+
+// Section returns "noauth".
+func (endpoint) Section() msaddr.Section { return section }
+
 // Parse accepts the section "noauth" (arguments, which JavaScript peers
 // may write, are dropped).
-func (t *Transform) Parse(s msaddr.Section) (msaddr.Section, error) {
+func (t *Transform) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	if s.Name != Name {
-		return msaddr.Section{}, fmt.Errorf("%w: %q is not a noauth section", stack.ErrAddress, s.Name)
+		return nil, fmt.Errorf("%w: %q is not a noauth section", stack.ErrAddress, s.Name)
 	}
-	return section, nil
+	return endpoint{}, nil
 }
 
-// Client returns conn unchanged.
-func (t *Transform) Client(ctx context.Context, conn net.Conn, s msaddr.Section) (net.Conn, error) {
-	if _, err := t.Parse(s); err != nil {
-		return nil, err
+// Client returns conn unchanged. ep must come from Parse.
+func (t *Transform) Client(ctx context.Context, conn net.Conn, ep stack.Endpoint) (net.Conn, error) {
+	if _, ok := ep.(endpoint); !ok {
+		return nil, fmt.Errorf("%w: noauth: endpoint %T is not from noauth's Parse", stack.ErrAddress, ep)
 	}
 	return conn, nil
 }

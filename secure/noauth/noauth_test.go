@@ -21,7 +21,7 @@ func TestParse(t *testing.T) {
 	for _, in := range []string{"noauth", "noauth:", "noauth:anything:at:all"} {
 		s, _ := msaddr.ParseSection(in)
 		got, err := tr.Parse(s)
-		if err != nil || got.String() != "noauth" {
+		if err != nil || got.Section().String() != "noauth" {
 			t.Errorf("Parse(%q) = %q, %v; want noauth", in, got, err)
 		}
 	}

@@ -63,17 +63,39 @@ func (t *Transform) Name() string { return Name }
 // padding optional; see ParseKey) and returns it with canonical padded
 // base64. The server key must be a valid ed25519 public key. Errors wrap
 // stack.ErrAddress and ErrBadKey.
-func (t *Transform) Parse(s msaddr.Section) (msaddr.Section, error) {
+//
+// The stack.Endpoint returned holds the decoded key and seed, which Client
+// takes; its Section is the canonical form. Printed with %v or %s it shows
+// the section with the seed redacted.
+func (t *Transform) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	key, seed, err := parseSection(s)
 	if err != nil {
-		return msaddr.Section{}, err
+		return nil, err
 	}
-	out := msaddr.Section{Name: Name, Args: []string{EncodeKey(key)}}
-	if seed != nil {
-		out.Args = append(out.Args, EncodeKey(seed))
-	}
-	return out, nil
+	return &endpoint{key: key, seed: seed}, nil
 }
+
+// An endpoint is a parsed shs dial section: the server's key and an
+// optional invite seed.
+type endpoint struct {
+	key  []byte
+	seed []byte // secret
+}
+
+// Section returns "shs:KEY" or "shs:KEY:SEED", padded base64.
+func (ep *endpoint) Section() msaddr.Section {
+	out := msaddr.Section{Name: Name, Args: []string{EncodeKey(ep.key)}}
+	if ep.seed != nil {
+		out.Args = append(out.Args, EncodeKey(ep.seed))
+	}
+	return out
+}
+
+// String returns the section with the seed redacted.
+func (ep *endpoint) String() string { return ep.Section().Redacted().String() }
+
+// GoString is String, so that %#v does not print the seed either.
+func (ep *endpoint) GoString() string { return ep.String() }
 
 func parseSection(s msaddr.Section) (key, seed []byte, err error) {
 	if s.Name != Name {
@@ -96,15 +118,15 @@ func parseSection(s msaddr.Section) (key, seed []byte, err error) {
 }
 
 // Client runs the client handshake over conn with the server key (and
-// seed) of s, bounded by ctx and Config.HandshakeTimeout, and returns the
-// *Conn.
-func (t *Transform) Client(ctx context.Context, conn net.Conn, s msaddr.Section) (net.Conn, error) {
-	key, seed, err := parseSection(s)
-	if err != nil {
-		return nil, err
+// seed) of e, an endpoint from Parse, bounded by ctx and
+// Config.HandshakeTimeout, and returns the *Conn.
+func (t *Transform) Client(ctx context.Context, conn net.Conn, e stack.Endpoint) (net.Conn, error) {
+	ep, ok := e.(*endpoint)
+	if !ok || ep == nil {
+		return nil, fmt.Errorf("%w: shs: endpoint %T is not from shs's Parse", stack.ErrAddress, e)
 	}
 	cfg := t.base.Clone()
-	cfg.ServerKey, cfg.Seed = key, seed
+	cfg.ServerKey, cfg.Seed = ep.key, ep.seed
 	c := Client(conn, cfg)
 	if err := c.HandshakeContext(ctx); err != nil {
 		return nil, err

@@ -51,7 +51,7 @@ func TestTransformParse(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.String() != tt.want {
+		if err != nil || got.Section().String() != tt.want {
 			t.Errorf("Parse(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
 	}
@@ -92,6 +92,10 @@ func TestTransformListenAndDial(t *testing.T) {
 		t.Fatal("a listener's key changed")
 	}
 	dial := func(tr *shs.Transform, sec msaddr.Section) (net.Conn, net.Conn, error, error) {
+		ep, err := tr.Parse(sec)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", sec.Redacted(), err)
+		}
 		c1, c2 := tcpPair(t)
 		type res struct {
 			c   net.Conn
@@ -102,7 +106,7 @@ func TestTransformListenAndDial(t *testing.T) {
 			c, err := st1.Server(context.Background(), c2)
 			ch <- res{c, err}
 		}()
-		cc, cerr := tr.Client(context.Background(), c1, sec)
+		cc, cerr := tr.Client(context.Background(), c1, ep)
 		r := <-ch
 		if cerr != nil {
 			c1.Close()

@@ -36,8 +36,8 @@ func (c lossyConn) Write(p []byte) (int, error) {
 // lossyTransport is an in-memory transport whose dialed conns lose bytes.
 type lossyTransport struct{ *stacktest.Transport }
 
-func (t lossyTransport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	c, err := t.Transport.Dial(ctx, s)
+func (t lossyTransport) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
+	c, err := t.Transport.Dial(ctx, ep)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +98,8 @@ func same(c net.Conn) net.Conn { return c }
 // lossyTransform is noauth whose conns lose bytes.
 type lossyTransform struct{ stack.Transform }
 
-func (t lossyTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
-	c, err := t.Transform.Client(ctx, c, s)
+func (t lossyTransform) Client(ctx context.Context, c net.Conn, ep stack.Endpoint) (net.Conn, error) {
+	c, err := t.Transform.Client(ctx, c, ep)
 	if err != nil {
 		return nil, err
 	}

@@ -11,8 +11,9 @@
 // The suites check what the root package relies on: data arrives whole and
 // in order in both directions, every conn passes nettest.TestConn, Close
 // on a listener unblocks Accept with net.ErrClosed, a cancelled context
-// ends a dial or a handshake, and sections parse to a canonical form that
-// parses to itself. TestDialer runs the dialing half for a transport that
-// cannot listen (onion) or whose listener cannot serve the suite's conns
-// (serial). Every built-in plugin passes them.
+// ends a dial or a handshake, sections parse to an endpoint whose canonical
+// section parses to itself, and Dial or Client refuses an endpoint that
+// another plugin's Parse made. TestDialer runs the dialing half for a
+// transport that cannot listen (onion) or whose listener cannot serve the
+// suite's conns (serial). Every built-in plugin passes them.
 package stacktest

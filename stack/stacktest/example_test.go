@@ -21,21 +21,33 @@ type xorTransform struct{ key byte }
 
 func (xorTransform) Name() string { return "xor" }
 
-// Parse accepts "xor:KEY", KEY one byte in hex, and returns it in lower case.
-func (xorTransform) Parse(s msaddr.Section) (msaddr.Section, error) {
+// xorEndpoint is a parsed "xor:KEY": the key, decoded once by Parse.
+type xorEndpoint byte
+
+// Section prints the key in lower-case hex.
+func (k xorEndpoint) Section() msaddr.Section {
+	return msaddr.Section{Name: "xor", Args: []string{hex.EncodeToString([]byte{byte(k)})}}
+}
+
+// Parse accepts "xor:KEY", KEY one byte in hex.
+func (xorTransform) Parse(s msaddr.Section) (stack.Endpoint, error) {
 	if s.Name != "xor" || len(s.Args) != 1 {
-		return msaddr.Section{}, fmt.Errorf("%w: want xor:KEY", stack.ErrAddress)
+		return nil, fmt.Errorf("%w: want xor:KEY", stack.ErrAddress)
 	}
 	b, err := hex.DecodeString(s.Args[0])
 	if err != nil || len(b) != 1 {
-		return msaddr.Section{}, fmt.Errorf("%w: xor:KEY, KEY one byte in hex", stack.ErrAddress)
+		return nil, fmt.Errorf("%w: xor:KEY, KEY one byte in hex", stack.ErrAddress)
 	}
-	return msaddr.Section{Name: "xor", Args: []string{hex.EncodeToString(b)}}, nil
+	return xorEndpoint(b[0]), nil
 }
 
-func (xorTransform) Client(ctx context.Context, c net.Conn, s msaddr.Section) (net.Conn, error) {
-	b, _ := hex.DecodeString(s.Args[0]) // Parse checked it
-	return &xorConn{Conn: c, key: b[0]}, nil
+// Client takes the key from the endpoint Parse returned.
+func (xorTransform) Client(ctx context.Context, c net.Conn, ep stack.Endpoint) (net.Conn, error) {
+	k, ok := ep.(xorEndpoint)
+	if !ok {
+		return nil, fmt.Errorf("%w: %T is not an xor endpoint", stack.ErrAddress, ep)
+	}
+	return &xorConn{Conn: c, key: byte(k)}, nil
 }
 
 func (t xorTransform) Listen(s msaddr.Section, ln stack.Listener) (stack.ServerTransform, error) {

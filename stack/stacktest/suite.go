@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -62,9 +63,15 @@ func TestTransport(t *testing.T, tr stack.Transport, listen string) {
 			c, err := ln.Accept()
 			ch <- res{c, err}
 		}()
+		ep, err := tr.Parse(s)
+		if err != nil {
+			ln.Close()
+			<-ch
+			t.Fatalf("Parse(%s): %v", s, err)
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
 		defer cancel()
-		c, err := tr.Dial(ctx, s)
+		c, err := tr.Dial(ctx, ep)
 		if err != nil {
 			ln.Close()
 			<-ch
@@ -83,10 +90,19 @@ func TestTransport(t *testing.T, tr stack.Transport, listen string) {
 		if s.Name != tr.Name() {
 			t.Errorf("advertised section %s is not named %q", s, tr.Name())
 		}
-		checkCanonical(t, tr.Parse, s)
+		checkCanonical(t, sections(tr.Parse), s)
 	})
 	t.Run("ParseOddSections", func(t *testing.T) {
-		checkOddSections(t, tr.Name(), tr.Parse)
+		checkOddSections(t, tr.Name(), sections(tr.Parse))
+	})
+	t.Run("ForeignEndpoint", func(t *testing.T) {
+		c, err := tr.Dial(context.Background(), foreignEndpoint{})
+		if err == nil {
+			c.Close()
+		}
+		if !errors.Is(err, stack.ErrAddress) {
+			t.Errorf("Dial of another plugin's endpoint: %v; want an error wrapping stack.ErrAddress", err)
+		}
 	})
 	whole := t.Run("WriteThenClose", func(t *testing.T) {
 		ln, s := open(t)
@@ -115,11 +131,15 @@ func TestTransport(t *testing.T, tr stack.Transport, listen string) {
 	})
 	t.Run("DialCancelled", func(t *testing.T) {
 		_, s := open(t)
+		ep, err := tr.Parse(s)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", s, err)
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		done := make(chan error, 1)
 		go func() {
-			c, err := tr.Dial(ctx, s)
+			c, err := tr.Dial(ctx, ep)
 			if err == nil {
 				c.Close()
 			}
@@ -153,7 +173,8 @@ func TestTransform(t *testing.T, tf stack.Transform) {
 	type side struct {
 		ln  stack.Listener
 		st  stack.ServerTransform
-		adv msaddr.Section // parsed, as Dial would use it
+		adv msaddr.Section // canonical: ep.Section()
+		ep  stack.Endpoint // the advertised section as Parse returns it
 	}
 	open := func(t *testing.T) side {
 		t.Helper()
@@ -175,7 +196,10 @@ func TestTransform(t *testing.T, tf stack.Transform) {
 		if err != nil {
 			t.Fatalf("Parse of the advertised section %s: %v", adv, err)
 		}
-		return side{ln: ln, st: st, adv: p}
+		if p == nil {
+			t.Fatalf("Parse of the advertised section %s returned a nil Endpoint", adv)
+		}
+		return side{ln: ln, st: st, adv: p.Section(), ep: p}
 	}
 	raw := func(t *testing.T, s side) (client, server net.Conn) {
 		t.Helper()
@@ -184,7 +208,12 @@ func TestTransform(t *testing.T, tf stack.Transform) {
 			c, _ := s.ln.Accept()
 			ch <- c
 		}()
-		c, err := s.ln.(*Listener).t.Dial(context.Background(), s.ln.Advertise(stack.Device)[0])
+		mem := s.ln.(*Listener).t
+		ep, err := mem.Parse(s.ln.Advertise(stack.Device)[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := mem.Dial(context.Background(), ep)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -204,7 +233,7 @@ func TestTransform(t *testing.T, tf stack.Transform) {
 			c, err := s.st.Server(ctx, rs)
 			ch <- res{c, err}
 		}()
-		c, err := tf.Client(ctx, rc, s.adv)
+		c, err := tf.Client(ctx, rc, s.ep)
 		r := <-ch
 		if err != nil || r.err != nil {
 			rc.Close()
@@ -216,10 +245,23 @@ func TestTransform(t *testing.T, tf stack.Transform) {
 
 	t.Run("Parse", func(t *testing.T) {
 		s := open(t)
-		checkCanonical(t, tf.Parse, s.adv)
+		checkCanonical(t, sections(tf.Parse), s.adv)
 	})
 	t.Run("ParseOddSections", func(t *testing.T) {
-		checkOddSections(t, tf.Name(), tf.Parse)
+		checkOddSections(t, tf.Name(), sections(tf.Parse))
+	})
+	t.Run("ForeignEndpoint", func(t *testing.T) {
+		s := open(t)
+		rc, rs := raw(t, s)
+		defer rc.Close()
+		defer rs.Close()
+		c, err := tf.Client(context.Background(), rc, foreignEndpoint{})
+		if err == nil && c != rc {
+			c.Close()
+		}
+		if !errors.Is(err, stack.ErrAddress) {
+			t.Errorf("Client with another plugin's endpoint: %v; want an error wrapping stack.ErrAddress", err)
+		}
 	})
 	whole := t.Run("WriteThenClose", func(t *testing.T) {
 		s := open(t)
@@ -260,7 +302,7 @@ func TestTransform(t *testing.T, tf stack.Transform) {
 				var c net.Conn
 				var err error
 				if role == "Client" {
-					c, err = tf.Client(ctx, rc, s.adv)
+					c, err = tf.Client(ctx, rc, s.ep)
 				} else {
 					c, err = s.st.Server(ctx, rs)
 				}
@@ -295,6 +337,20 @@ func skipIfBroken(t *testing.T, whole bool) {
 	t.Helper()
 	if !whole {
 		t.Skip("not run: WriteThenClose failed, and nettest would wait forever for the data the conns lost")
+	}
+}
+
+// sections adapts a Parse to the canonical sections its endpoints print.
+func sections(parse func(msaddr.Section) (stack.Endpoint, error)) func(msaddr.Section) (msaddr.Section, error) {
+	return func(s msaddr.Section) (msaddr.Section, error) {
+		ep, err := parse(s)
+		if err != nil {
+			return msaddr.Section{}, err
+		}
+		if ep == nil {
+			return msaddr.Section{}, fmt.Errorf("a nil Endpoint and no error from Parse(%s)", s)
+		}
+		return ep.Section(), nil
 	}
 }
 
@@ -430,6 +486,11 @@ func checkCloseUnblocksAccept(t *testing.T, ln net.Listener) {
 		t.Errorf("Close did not unblock Accept within %v", bound)
 	}
 }
+
+// foreignEndpoint is an Endpoint no plugin's Parse returns.
+type foreignEndpoint struct{}
+
+func (foreignEndpoint) Section() msaddr.Section { return msaddr.Section{Name: "stacktest-foreign"} }
 
 type foreignAddr struct{}
 

@@ -47,28 +47,38 @@ func NewTransport(name string) *Transport {
 // Name returns the section name given to NewTransport.
 func (t *Transport) Name() string { return t.name }
 
-// Parse accepts "<name>:<listener name>".
-func (t *Transport) Parse(s msaddr.Section) (msaddr.Section, error) {
-	if s.Name != t.name {
-		return msaddr.Section{}, fmt.Errorf("%w: %q is not a %s section", stack.ErrAddress, s.Name, t.name)
-	}
-	if len(s.Args) != 1 || s.Args[0] == "" {
-		return msaddr.Section{}, fmt.Errorf("%w: %s takes one listener name (%s:NAME), got %d fields", stack.ErrAddress, t.name, t.name, len(s.Args))
-	}
-	return msaddr.Section{Name: t.name, Args: []string{s.Args[0]}}, nil
+// An endpoint is a parsed dial section: a transport and a listener name.
+type endpoint struct{ transport, name string }
+
+// Section returns "<transport>:<listener name>".
+func (ep endpoint) Section() msaddr.Section {
+	return msaddr.Section{Name: ep.transport, Args: []string{ep.name}}
 }
 
-// Dial connects to the listener named by s. It waits for that listener's
-// Accept until ctx is done or the listener closes.
-func (t *Transport) Dial(ctx context.Context, s msaddr.Section) (net.Conn, error) {
-	s, err := t.Parse(s)
-	if err != nil {
-		return nil, err
+// Parse accepts "<name>:<listener name>".
+func (t *Transport) Parse(s msaddr.Section) (stack.Endpoint, error) {
+	if s.Name != t.name {
+		return nil, fmt.Errorf("%w: %q is not a %s section", stack.ErrAddress, s.Name, t.name)
 	}
+	if len(s.Args) != 1 || s.Args[0] == "" {
+		return nil, fmt.Errorf("%w: %s takes one listener name (%s:NAME), got %d fields", stack.ErrAddress, t.name, t.name, len(s.Args))
+	}
+	return endpoint{t.name, s.Args[0]}, nil
+}
+
+// Dial connects to the listener named by ep, an endpoint from Parse. It
+// waits for that listener's Accept until ctx is done or the listener
+// closes.
+func (t *Transport) Dial(ctx context.Context, ep stack.Endpoint) (net.Conn, error) {
+	e, ok := ep.(endpoint)
+	if !ok || e.transport != t.name {
+		return nil, fmt.Errorf("%w: %s: endpoint %T is not from %s's Parse", stack.ErrAddress, t.name, ep, t.name)
+	}
+	s := e.Section()
 	t.mu.Lock()
 	t.next++
 	local := &Addr{Transport: t.name, Name: "dialer-" + strconv.Itoa(t.next)}
-	l := t.listeners[s.Args[0]]
+	l := t.listeners[e.name]
 	t.mu.Unlock()
 	if l == nil {
 		return nil, fmt.Errorf("%s: dial %s: %w", t.name, s, ErrRefused)
