@@ -50,10 +50,10 @@ type Transport interface {
 	Dial(ctx context.Context, ep Endpoint) (net.Conn, error)
 
 	// Listen binds what the listen section s names. Listen sections have
-	// a grammar of their own (a port 0, no host, a transform without its
-	// key) and are parsed once, here, not by Parse. The scopes say where the listener will be
-	// advertised; with no explicit host a transport binds what fits them,
-	// and never all interfaces unless s asks for it (0.0.0.0, ::).
+	// a grammar of their own (port 0, no host) and are parsed here, once
+	// per listener, not by Parse. The scopes say where the listener will
+	// be advertised; with no explicit host a transport binds what fits
+	// them, and never all interfaces unless s asks for it (0.0.0.0, ::).
 	Listen(ctx context.Context, s msaddr.Section, scopes []Scope) (Listener, error)
 
 	// Section formats a local or remote net.Addr of a conn this transport

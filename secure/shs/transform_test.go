@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -188,6 +189,30 @@ func TestNewTransformChecksConfig(t *testing.T) {
 	for i, cfg := range []*shs.Config{nil, {}, {AppKey: make([]byte, 32), MaxFrameSize: 4096, Identity: clientKey}} {
 		if _, err := shs.NewTransform(cfg); err != nil {
 			t.Errorf("good config %d: NewTransform: %v", i, err)
+		}
+	}
+}
+
+// TestEndpointHidesSeed: the endpoint Parse returns keeps the invite seed
+// for Client and its Section, but never prints it.
+func TestEndpointHidesSeed(t *testing.T) {
+	pub, _, _ := ed25519.GenerateKey(nil)
+	seed := bytes.Repeat([]byte{0x5e}, 32)
+	in := msaddr.Section{Name: "shs", Args: []string{shs.EncodeKey(pub), shs.EncodeKey(seed)}}
+	ep, err := newTransform(t, nil).Parse(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ep.Section(); !got.Equal(in) {
+		t.Errorf("Section() = %s, want %s", got.Redacted(), in.Redacted())
+	}
+	for _, verb := range []string{"%v", "%s", "%+v", "%#v"} {
+		out := fmt.Sprintf(verb, ep)
+		if strings.Contains(out, shs.EncodeKey(seed)) || strings.Contains(out, "94 94") /* the bytes 0x5e in decimal */ {
+			t.Errorf("%s of the endpoint = %q: shows the seed", verb, out)
+		}
+		if !strings.Contains(out, shs.EncodeKey(pub)) {
+			t.Errorf("%s of the endpoint = %q: want the server key", verb, out)
 		}
 	}
 }
