@@ -2,6 +2,7 @@ package stacktest
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ type Peer struct {
 // is the test's, not the transport's, so only the dialed conn is checked:
 // data arrives whole both ways, the conn passes nettest.TestConn (as c1),
 // Section describes its RemoteAddr, a cancelled context ends Dial, and the
-// dial section parses to a canonical form that parses to itself.
+// dial section parses to an endpoint whose canonical section parses to
+// itself, and Dial refuses an endpoint another plugin's Parse made.
 func TestDialer(t *testing.T, tr stack.Transport, peer func(t *testing.T) Peer) {
 	t.Helper()
 	parse := func(t *testing.T, p Peer) msaddr.Section {
@@ -47,10 +49,21 @@ func TestDialer(t *testing.T, tr stack.Transport, peer func(t *testing.T) Peer) 
 		}
 		return s
 	}
+	// endpoint parses s with tr, as the multiserver layer does once per
+	// dial.
+	endpoint := func(t *testing.T, s msaddr.Section) stack.Endpoint {
+		t.Helper()
+		ep, err := tr.Parse(s)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", s, err)
+		}
+		return ep
+	}
 	pair := func(t *testing.T) (client, far net.Conn, p Peer) {
 		t.Helper()
 		p = peer(t)
 		s := parse(t, p)
+		ep := endpoint(t, s)
 		type res struct {
 			c   net.Conn
 			err error
@@ -62,7 +75,7 @@ func TestDialer(t *testing.T, tr stack.Transport, peer func(t *testing.T) Peer) 
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), bound)
 		defer cancel()
-		c, err := tr.Dial(ctx, s)
+		c, err := tr.Dial(ctx, ep)
 		if err != nil {
 			// The far end is the test's to end: its cleanup unblocks
 			// Accept.
@@ -81,10 +94,19 @@ func TestDialer(t *testing.T, tr stack.Transport, peer func(t *testing.T) Peer) 
 		if s.Name != tr.Name() {
 			t.Errorf("dial section %s is not named %q", s, tr.Name())
 		}
-		checkCanonical(t, tr.Parse, s)
+		checkCanonical(t, sections(tr.Parse), s)
 	})
 	t.Run("ParseOddSections", func(t *testing.T) {
-		checkOddSections(t, tr.Name(), tr.Parse)
+		checkOddSections(t, tr.Name(), sections(tr.Parse))
+	})
+	t.Run("ForeignEndpoint", func(t *testing.T) {
+		c, err := tr.Dial(context.Background(), foreignEndpoint{})
+		if err == nil {
+			c.Close()
+		}
+		if !errors.Is(err, stack.ErrAddress) {
+			t.Errorf("Dial of another plugin's endpoint: %v; want an error wrapping stack.ErrAddress", err)
+		}
 	})
 	whole := t.Run("WriteThenClose", func(t *testing.T) {
 		c, far, _ := pair(t)
@@ -108,12 +130,12 @@ func TestDialer(t *testing.T, tr stack.Transport, peer func(t *testing.T) Peer) 
 		}
 	})
 	t.Run("DialCancelled", func(t *testing.T) {
-		s := parse(t, peer(t))
+		ep := endpoint(t, parse(t, peer(t)))
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		done := make(chan error, 1)
 		go func() {
-			c, err := tr.Dial(ctx, s)
+			c, err := tr.Dial(ctx, ep)
 			if err == nil {
 				c.Close()
 			}
