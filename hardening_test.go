@@ -468,7 +468,7 @@ type slowlorisCase struct {
 	transform stack.Transform // the server's
 	dialer    *ms.Dialer      // a legitimate client
 	trickle   int             // bytes a slow client may send without completing the first message
-	timeout   time.Duration   // the handshake timeout: long enough to set up n slow conns under -race
+	timeout   time.Duration   // the handshake timeout: long enough to set up n slow conns under -race on a loaded machine
 }
 
 func runSlowloris(t *testing.T, tc slowlorisCase) {
@@ -480,7 +480,10 @@ func runSlowloris(t *testing.T, tc slowlorisCase) {
 	lc := &ms.ListenConfig{
 		Config:           ms.Config{Transforms: []stack.Transform{g}},
 		HandshakeTimeout: timeout,
-		OnError:          errs.add,
+		// A slow conn makes no step either: without this the default
+		// step timeout (5s) would close the shs ones before timeout.
+		HandshakeStepTimeout: timeout,
+		OnError:              errs.add,
 	}
 	ln, err := lc.Listen(context.Background(), "net:127.0.0.1:0~"+tc.transform.Name())
 	if err != nil {
@@ -609,19 +612,29 @@ func BenchmarkAcceptUnderSlowloris(b *testing.B) {
 
 func slowlorisCases() []slowlorisCase {
 	cases := []slowlorisCase{
-		{name: "hello", transform: helloTransform{}, dialer: &ms.Dialer{Config: helloCfg}, trickle: 3, timeout: 4 * time.Second},
+		{name: "hello", transform: helloTransform{}, dialer: &ms.Dialer{Config: helloCfg}, trickle: 3, timeout: slowlorisTimeout},
 	}
 	return append(cases, shsSlowlorisCases()...)
 }
 
 func shsSlowlorisCases() []slowlorisCase {
 	// A slow client may send up to 63 bytes of the 64-byte client hello.
-	tr, err := shs.NewTransform(nil)
+	// The shs handshake's own bound (10s by default) must not end the
+	// slow conns before the listener's.
+	tr, err := shs.NewTransform(&shs.Config{HandshakeTimeout: slowlorisTimeout})
 	if err != nil {
-		panic(err) // a nil Config is always valid
+		panic(err) // a Config with only a timeout is always valid
 	}
-	return []slowlorisCase{{name: "shs", transform: tr, dialer: &ms.Dialer{}, trickle: 63, timeout: 8 * time.Second}}
+	return []slowlorisCase{{name: "shs", transform: tr, dialer: &ms.Dialer{}, trickle: 63, timeout: slowlorisTimeout}}
 }
+
+// slowlorisTimeout is the handshake timeout of the slowloris tests. Every
+// slow conn must still be in its handshake when the legitimate client is
+// measured, so it must exceed the set-up of 1,000 conns: about 0.2 s on
+// an idle machine under -race, 8.27 s seen at load 20-40 on 2 cores,
+// where 8 s (in effect 5 s: the default step timeout) ran out. It is
+// also how long each case waits for the slow conns to be closed.
+const slowlorisTimeout = 20 * time.Second
 
 // Handshake bytes on the wire: the client sends hello (64) and auth (112),
 // the server hello (64) and accept (80).
