@@ -25,6 +25,7 @@ import (
 	"time"
 
 	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/internal/procstat"
 )
 
 // echoSize is the payload of one echo, and the server handler's read
@@ -46,8 +47,8 @@ func child(role string, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if err := raiseFileLimit(*need); err != nil {
-		fmt.Fprintf(os.Stderr, "soak %s: %v\n", role, err)
+	if err := procstat.RaiseFileLimit(*need); err != nil {
+		fmt.Fprintf(os.Stderr, "soak %s: %v, or use a smaller -n\n", role, err)
 		return 1
 	}
 	var err error
