@@ -2,8 +2,10 @@ package multiserver_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +46,17 @@ func portListener(b *testing.B, port string) (*ms.Listener, string) {
 // BenchmarkSharedPortHandshake: one op is a net~shs dial, handshake
 // included, and its close.
 func BenchmarkSharedPortHandshake(b *testing.B) {
+	// Baselines in the same run: a loopback TCP connect and close (the
+	// floor), and a TLS 1.3 handshake (ed25519 certificate, X25519) over
+	// it, the server's handshake off its accept loop as the Listener's.
+	b.Run("port=tcp", func(b *testing.B) {
+		benchBaselineHandshake(b, func(ln net.Listener) net.Listener { return ln }, (&net.Dialer{}).DialContext)
+	})
+	b.Run("port=tls", func(b *testing.B) {
+		scfg, ccfg := connbench.TLSConfigs(b)
+		d := &tls.Dialer{Config: ccfg}
+		benchBaselineHandshake(b, func(ln net.Listener) net.Listener { return tls.NewListener(ln, scfg) }, d.DialContext)
+	})
 	for _, port := range []string{"dedicated", "shared"} {
 		b.Run("port="+port, func(b *testing.B) {
 			ln, addr := portListener(b, port)
@@ -108,5 +121,45 @@ func BenchmarkSharedPortOneWay(b *testing.B) {
 			}
 			connbench.OneWay(b, c, srv)
 		})
+	}
+}
+
+// benchBaselineHandshake is BenchmarkSharedPortHandshake's op for a plain
+// net.Listener: dial (the handshake included, for TLS), close; the server
+// completes its side in a goroutine per conn and closes.
+func benchBaselineHandshake(b *testing.B, wrap func(net.Listener) net.Listener, dial func(ctx context.Context, network, addr string) (net.Conn, error)) {
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln := wrap(tl)
+	var wg sync.WaitGroup
+	b.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				if tc, ok := c.(*tls.Conn); ok {
+					tc.Handshake()
+				}
+				c.Close()
+			})
+		}
+	})
+	ctx := context.Background()
+	cpu0, cpuOK := processCPU()
+	for b.Loop() {
+		c, err := dial(ctx, "tcp", tl.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "handshakes/s")
+	if cpu1, ok := processCPU(); ok && cpuOK {
+		b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 	}
 }

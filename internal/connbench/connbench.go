@@ -6,9 +6,16 @@
 package connbench
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
+	"math/big"
 	"net"
 	"testing"
+	"time"
 )
 
 const (
@@ -97,4 +104,50 @@ func Echo(b *testing.B, c, s net.Conn) {
 	c.Close()
 	s.Close()
 	<-copied
+}
+
+// TLSConfigs returns a TLS 1.3 server config with a self-signed ed25519
+// certificate and a client config that verifies it: the baseline's
+// "TLS 1.3, ed25519 cert, X25519 only" (go-anchors.md §5), for comparing
+// handshake figures measured in the same run.
+func TLSConfigs(tb testing.TB) (server, client *tls.Config) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "bench"},
+		DNSNames:              []string{"bench"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	server = &tls.Config{
+		Certificates:           []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: priv}},
+		MinVersion:             tls.VersionTLS13,
+		CurvePreferences:       []tls.CurveID{tls.X25519},
+		SessionTicketsDisabled: true,
+	}
+	client = &tls.Config{
+		RootCAs:                pool,
+		ServerName:             "bench",
+		MinVersion:             tls.VersionTLS13,
+		CurvePreferences:       []tls.CurveID{tls.X25519},
+		SessionTicketsDisabled: true,
+	}
+	return server, client
 }
