@@ -51,8 +51,8 @@ func BenchmarkXSalsa4K(b *testing.B) {
 	var key [32]byte
 	var nonce [24]byte
 	rand.Read(key[:])
-	var k xsalsa.Key
-	k.Set(&key)
+	var s xsalsa.Sequence
+	s.Init(&key, &nonce)
 	msg := make([]byte, 4096)
 	box := make([]byte, 0, 4096+xsalsa.Overhead)
 	out := make([]byte, 0, 4096)
@@ -60,9 +60,9 @@ func BenchmarkXSalsa4K(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		for n := 0; n < connbench.Op; n += len(msg) {
-			box = k.Seal(box[:0], msg, &nonce)
+			box = s.Seal(box[:0], msg, 0)
 			var ok bool
-			if out, ok = k.Open(out[:0], box, &nonce); !ok {
+			if out, ok = s.Open(out[:0], box, 0); !ok {
 				b.Fatal("open failed")
 			}
 		}

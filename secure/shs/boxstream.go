@@ -51,45 +51,36 @@ var (
 	plainPool = sync.Pool{New: func() any { b := make([]byte, MaxPacketSize); return &b }}
 )
 
-// increment adds one to a 24-byte big-endian counter, wrapping all-0xff to
-// zero like the JS increment-buffer.
-func increment(n *[24]byte) {
-	for i := len(n) - 1; i >= 0; i-- {
-		n[i]++
-		if n[i] != 0 {
-			return
-		}
-	}
-}
-
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// inHalf is the receiving direction. All fields are guarded by mu.
+// inHalf is the receiving direction. All fields are guarded by mu. The
+// small fields come last, packed, to keep Conn within its size class (see
+// TestConnSize).
 type inHalf struct {
 	mu      sync.Mutex
-	key     xsalsa.Key // secretbox key, HSalsa20 subkey cached
-	nonce   [24]byte   // nonce of the next header; the body's while haveHdr
+	seq     xsalsa.Sequence // key; nonce of the next header, the body's while haveHdr
 	maxBody int
 
 	buf        *[]byte    // received, not yet decrypted bytes: buf[start:end]
 	pool       *sync.Pool // where buf came from, or nil
 	start, end int
-	filled     bool // the last read filled the room it was given
-	lastRead   int  // bytes the last read brought
+	lastRead   int // bytes the last read brought
 
 	plain        *[]byte // decrypted bytes not yet delivered: plain[pStart:pEnd]
-	plainPooled  bool
 	pStart, pEnd int
 
-	first   [headerSize]byte // receives the first bytes while no buffer is held
-	hdr     [18]byte         // last opened header
-	haveHdr bool             // hdr belongs to a body still to be received
 	bodyLen int
+	err     error // sticky: io.EOF after the goodbye, or a fatal error
 
-	err error // sticky: io.EOF after the goodbye, or a fatal error
+	first [headerSize]byte // receives the first bytes while no buffer is held
+	hdr   [18]byte         // last opened header
+
+	filled      bool // the last read filled the room it was given
+	plainPooled bool // plain came from plainPool
+	haveHdr     bool // hdr belongs to a body still to be received
 }
 
 // release returns buffers that hold nothing. Between a header and its
@@ -192,7 +183,7 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 		if in.end-in.start < headerSize {
 			return 0, false, nil
 		}
-		if _, ok := in.key.Open(in.hdr[:0], b[in.start:in.start+headerSize], &in.nonce); !ok {
+		if _, ok := in.seq.Open(in.hdr[:0], b[in.start:in.start+headerSize], 0); !ok {
 			return 0, false, fmt.Errorf("%w: box-stream header", ErrBadMAC)
 		}
 		in.start += headerSize
@@ -204,7 +195,7 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 			return 0, false, fmt.Errorf("%w: %d bytes announced, limit %d", ErrFrameTooLarge, l, in.maxBody)
 		}
 		in.haveHdr, in.bodyLen = true, l
-		increment(&in.nonce)
+		in.seq.Advance(1)
 	}
 	if in.end-in.start < in.bodyLen {
 		return 0, false, nil
@@ -214,7 +205,7 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 	box := b[in.start-macSize : in.start+in.bodyLen]
 	copy(box, in.hdr[2:])
 	if len(dst) >= in.bodyLen {
-		if _, ok := in.key.Open(dst[:0], box, &in.nonce); !ok {
+		if _, ok := in.seq.Open(dst[:0], box, 0); !ok {
 			return 0, false, fmt.Errorf("%w: box-stream body", ErrBadMAC)
 		}
 		k = in.bodyLen
@@ -225,14 +216,14 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 			pb := make([]byte, in.bodyLen)
 			in.plain, in.plainPooled = &pb, false
 		}
-		if _, ok := in.key.Open((*in.plain)[:0], box, &in.nonce); !ok {
+		if _, ok := in.seq.Open((*in.plain)[:0], box, 0); !ok {
 			return 0, false, fmt.Errorf("%w: box-stream body", ErrBadMAC)
 		}
 		in.pStart, in.pEnd = 0, in.bodyLen
 	}
 	in.start += in.bodyLen
 	in.haveHdr = false
-	increment(&in.nonce)
+	in.seq.Advance(1)
 	return k, true, nil
 }
 
@@ -338,10 +329,8 @@ func (in *inHalf) readErr(c *Conn, err error) error {
 
 // outHalf is the sending direction. All fields are guarded by mu.
 type outHalf struct {
-	mu    sync.Mutex
-	key   xsalsa.Key // secretbox key, HSalsa20 subkey cached
-	nonce [24]byte   // nonce of the next header
-	hdr   [18]byte   // header being sealed; a local would escape with -tags purego
+	mu  sync.Mutex
+	seq xsalsa.Sequence // key; nonce of the next header
 
 	// tail is the unsent rest of a packet whose first bytes went out
 	// before a write deadline fired: buf[tStart:tEnd]. It is sent before
@@ -349,8 +338,9 @@ type outHalf struct {
 	buf          *[]byte
 	tStart, tEnd int
 
-	err     error // sticky
-	goodbye bool  // goodbye sent or attempted
+	err     error    // sticky
+	hdr     [18]byte // header being sealed; a local would escape with -tags purego
+	goodbye bool     // goodbye sent or attempted
 }
 
 func (out *outHalf) releaseBuf() {
@@ -411,23 +401,22 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 	n := 0
 	var lens [writeBatch]int
 	for n < len(p) {
-		// Seal up to writeBatch packets into b with the working nonce.
-		wn := out.nonce // working nonce while sealing
+		// Seal up to writeBatch packets into b, each header with the
+		// nonce wn steps after out.seq's and its body with the next.
+		wn := uint64(0)
 		off, np, sealed := 0, 0, 0
 		for np < writeBatch && n+sealed < len(p) {
 			q := p[n+sealed:]
 			if len(q) > MaxPacketSize {
 				q = q[:MaxPacketSize]
 			}
-			hn := wn
-			increment(&wn)
 			// Body: MAC || ciphertext lands at off+18, so the ciphertext
 			// starts right after the 34-byte header box.
-			out.key.Seal(b[off+18:off+18], q, &wn)
-			increment(&wn)
+			out.seq.Seal(b[off+18:off+18], q, wn+1)
 			out.hdr[0], out.hdr[1] = byte(len(q)>>8), byte(len(q))
 			copy(out.hdr[2:], b[off+18:off+headerSize])
-			out.key.Seal(b[off:off], out.hdr[:], &hn)
+			out.seq.Seal(b[off:off], out.hdr[:], wn)
+			wn += 2
 			off += headerSize + len(q)
 			lens[np] = len(q)
 			np++
@@ -435,7 +424,7 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 		}
 		nw, err := c.conn.Write(b[:off])
 		if err == nil {
-			out.nonce = wn
+			out.seq.Advance(wn)
 			n += sealed
 			continue
 		}
@@ -448,8 +437,7 @@ func (out *outHalf) write(c *Conn, p []byte) (int, error) {
 			if permanent && nw < end {
 				break // cut short for good: the peer never gets it
 			}
-			increment(&out.nonce)
-			increment(&out.nonce)
+			out.seq.Advance(2)
 			n += lens[i]
 			if nw < end {
 				out.tStart, out.tEnd = nw, end
@@ -484,9 +472,8 @@ func (out *outHalf) writeGoodbye(c *Conn) error {
 	out.releaseBuf()
 	var zero [18]byte
 	var box [headerSize]byte
-	out.key.Seal(box[:0], zero[:], &out.nonce)
-	increment(&out.nonce)
-	increment(&out.nonce)
+	out.seq.Seal(box[:0], zero[:], 0)
+	out.seq.Advance(2)
 	if _, err := c.conn.Write(box[:]); err != nil {
 		out.err = err
 		return err
@@ -509,10 +496,9 @@ func (endError) Unwrap() []error { return []error{ErrPeerClosed, ErrNoGoodbye} }
 // keyed with k: for the vectors and the fuzz targets.
 func newStreamConn(conn net.Conn, k shake.Keys, maxBody int) *Conn {
 	c := &Conn{conn: conn}
-	c.in.key.Set(&k.DecKey)
-	c.in.nonce, c.in.maxBody = k.DecNonce, maxBody
-	c.out.key.Set(&k.EncKey)
-	c.out.nonce = k.EncNonce
+	c.in.seq.Init(&k.DecKey, &k.DecNonce)
+	c.in.maxBody = maxBody
+	c.out.seq.Init(&k.EncKey, &k.EncNonce)
 	c.hsDone.Store(true)
 	return c
 }

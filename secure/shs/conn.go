@@ -29,21 +29,20 @@ const closeTimeout = time.Second
 // by the next Write or Close before anything else is sent). Other errors
 // are permanent.
 type Conn struct {
-	conn     net.Conn
-	cfg      *Config
-	isClient bool
+	conn net.Conn
+	cfg  *Config
 
-	hsMu    sync.Mutex // serialises handshakes
-	hsDone  atomic.Bool
-	hsErr   error // guarded by hsMu
-	local   ed25519.PublicKey
-	remote  ed25519.PublicKey
-	auth    any
-	session [32]byte
-
+	hsMu        sync.Mutex // serialises handshakes
+	hsDone      atomic.Bool
 	closed      atomic.Bool
 	sentGoodbye atomic.Bool // the goodbye went out whole
-	fin         bool        // CloseWrite of the underlying conn called; guarded by out.mu
+	isClient    bool
+	fin         bool  // CloseWrite of the underlying conn called; guarded by out.mu
+	hsErr       error // guarded by hsMu
+	local       ed25519.PublicKey
+	remote      ed25519.PublicKey
+	auth        any
+	session     [32]byte
 
 	in  inHalf
 	out outHalf
@@ -203,10 +202,9 @@ func (c *Conn) handshake(ctx context.Context) (ret error) {
 		clientMAC, serverMAC = keys.EncNonce, keys.DecNonce
 	}
 	c.session = sha256.Sum256(append(clientMAC[:], serverMAC[:]...))
-	c.in.key.Set(&keys.DecKey)
-	c.in.nonce, c.in.maxBody = keys.DecNonce, maxBody
-	c.out.key.Set(&keys.EncKey)
-	c.out.nonce = keys.EncNonce
+	c.in.seq.Init(&keys.DecKey, &keys.DecNonce)
+	c.in.maxBody = maxBody
+	c.out.seq.Init(&keys.EncKey, &keys.EncNonce)
 	return nil
 }
 

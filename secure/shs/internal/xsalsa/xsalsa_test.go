@@ -3,6 +3,8 @@ package xsalsa
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
+	"math/big"
 	mrand "math/rand/v2"
 	"os"
 	"strings"
@@ -11,12 +13,12 @@ import (
 	"golang.org/x/crypto/nacl/secretbox"
 )
 
-// check seals msg with k (through Key, with its cached subkey) and with
-// secretbox, compares the boxes, opens the box with both, and checks that
-// a box with any one bit flipped in the tag or the ciphertext does not open.
-// pre bytes already in out and the offsets of msg and out in their buffers
-// exercise appending and misaligned buffers.
-func check(t *testing.T, k *Key, key *[32]byte, nonce *[24]byte, msg []byte, pre, off int) {
+// check seals msg with s at offset i and with secretbox under nonce (which
+// the caller computed on its own), compares the boxes, opens the box with
+// both, and checks that a box with any one bit flipped in the tag or the
+// ciphertext does not open. pre bytes already in out and the offsets of
+// msg and out in their buffers exercise appending and misaligned buffers.
+func check(t *testing.T, s *Sequence, i uint64, key *[32]byte, nonce *[24]byte, msg []byte, pre, off int) {
 	t.Helper()
 	want := secretbox.Seal(nil, msg, nonce, key)
 
@@ -24,7 +26,7 @@ func check(t *testing.T, k *Key, key *[32]byte, nonce *[24]byte, msg []byte, pre
 	prefix := buf[off : off+pre]
 	rand.Read(prefix)
 	keep := bytes.Clone(prefix)
-	got := k.Seal(prefix, msg, nonce)
+	got := s.Seal(prefix, msg, i)
 	if !bytes.Equal(got[:pre], keep) {
 		t.Fatalf("len %d: Seal changed the bytes already in out", len(msg))
 	}
@@ -40,20 +42,20 @@ func check(t *testing.T, k *Key, key *[32]byte, nonce *[24]byte, msg []byte, pre
 	copy(box, want)
 	dst := make([]byte, off+pre+len(msg))[off:][:pre]
 	copy(dst, keep)
-	opened, ok := k.Open(dst, box, nonce)
+	opened, ok := s.Open(dst, box, i)
 	if !ok || !bytes.Equal(opened[:pre], keep) || !bytes.Equal(opened[pre:], msg) {
 		t.Fatalf("len %d off %d: Open gives ok=%v and different bytes", len(msg), off, ok)
 	}
 
 	// Tampering: one random bit in the tag, one in the ciphertext.
-	for _, i := range []int{mrand.IntN(Overhead), Overhead + mrand.IntN(len(box)-Overhead+1)} {
-		if i >= len(box) {
+	for _, j := range []int{mrand.IntN(Overhead), Overhead + mrand.IntN(len(box)-Overhead+1)} {
+		if j >= len(box) {
 			continue
 		}
 		bad := bytes.Clone(box)
-		bad[i] ^= 1 << mrand.IntN(8)
-		if m, ok := k.Open(nil, bad, nonce); ok || m != nil {
-			t.Fatalf("len %d: Open accepted a box with byte %d changed", len(msg), i)
+		bad[j] ^= 1 << mrand.IntN(8)
+		if m, ok := s.Open(nil, bad, i); ok || m != nil {
+			t.Fatalf("len %d: Open accepted a box with byte %d changed", len(msg), j)
 		}
 		if _, ok := secretbox.Open(nil, bad, nonce, key); ok {
 			t.Fatal("secretbox accepted it too: the test is wrong")
@@ -65,6 +67,16 @@ func randKeyNonce() (key [32]byte, nonce [24]byte) {
 	rand.Read(key[:])
 	rand.Read(nonce[:])
 	return
+}
+
+// addNonce is the reference for the nonce arithmetic: n + i modulo 2^192,
+// n read as a big-endian number.
+func addNonce(n [24]byte, i uint64) (r [24]byte) {
+	v := new(big.Int).SetBytes(n[:])
+	v.Add(v, new(big.Int).SetUint64(i))
+	v.Mod(v, new(big.Int).Lsh(big.NewInt(1), 192))
+	v.FillBytes(r[:])
+	return r
 }
 
 // TestPathSelection: with the CPU features turned off, as CI runs these
@@ -97,11 +109,12 @@ func TestMatchesSecretbox(t *testing.T) {
 	}
 	for i, n := range lengths {
 		key, nonce := randKeyNonce()
-		var k Key
-		k.Set(&key)
+		var s Sequence
+		s.Init(&key, &nonce)
+		off := uint64(i % 3)
 		msg := make([]byte, n)
 		rand.Read(msg)
-		check(t, &k, &key, &nonce, msg, i%3*7, i%33)
+		check(t, &s, off, &key, new(addNonce(nonce, off)), msg, i%3*7, i%33)
 	}
 }
 
@@ -112,35 +125,57 @@ func TestRandomLengths(t *testing.T) {
 	}
 	for range count {
 		key, nonce := randKeyNonce()
-		var k Key
-		k.Set(&key)
+		var s Sequence
+		s.Init(&key, &nonce)
 		msg := make([]byte, mrand.IntN(65536))
 		rand.Read(msg)
-		check(t, &k, &key, &nonce, msg, mrand.IntN(40), mrand.IntN(64))
+		check(t, &s, 0, &key, &nonce, msg, mrand.IntN(40), mrand.IntN(64))
 	}
 }
 
-// TestSubkeyCache runs one Key through nonces that keep and that change
-// the 16-byte prefix, and through a change of key.
-func TestSubkeyCache(t *testing.T) {
-	key, nonce := randKeyNonce()
-	var k Key
-	k.Set(&key)
+// TestSequenceCarry steps Sequences across the carry out of the nonce's
+// last 8 bytes, where the prefix and so the subkey change, and across the
+// wrap of the whole nonce, comparing every box with secretbox under a nonce
+// computed with big-number arithmetic: by Advance one step at a time, by
+// offsets whose nonce is past the carry while the current one is not, and
+// by jumps.
+func TestSequenceCarry(t *testing.T) {
+	starts := []string{
+		"0123456789abcdef0011223344556677fffffffffffffffc", // carry into the prefix's last byte
+		"0123456789abcdef00112233445566fffffffffffffffffd", // the carry ripples through the prefix
+		"fffffffffffffffffffffffffffffffffffffffffffffffe", // the whole nonce wraps to zero
+		"000000000000000000000000000000000000000000000000",
+	}
 	msg := make([]byte, 700)
-	for i := range 40 {
-		switch i % 4 {
-		case 0:
-			nonce[23]++ // same prefix
-		case 1:
-			nonce[15]++ // new prefix
-		case 2:
-			nonce[0] ^= 0x80
-		case 3:
-			rand.Read(key[:])
-			k.Set(&key)
+	for _, h := range starts {
+		var start [24]byte
+		hex.Decode(start[:], []byte(h))
+		key, _ := randKeyNonce()
+		var s Sequence
+		s.Init(&key, &start)
+		for step := range uint64(8) {
+			want := addNonce(start, step)
+			if got := s.Nonce(0); got != want {
+				t.Fatalf("start %s, %d steps: nonce %x, want %x", h, step, got, want)
+			}
+			for off := range uint64(4) {
+				rand.Read(msg)
+				check(t, &s, off, &key, new(addNonce(want, off)), msg[:int(step*off)*37%len(msg)], 0, int(off))
+			}
+			s.Advance(1)
 		}
-		rand.Read(msg)
-		check(t, &k, &key, &nonce, msg, 0, i)
+		// Jumps: past the carry in one step, and twice half the range.
+		cur := addNonce(start, 8)
+		for _, j := range []uint64{1 << 40, 1 << 63, 1 << 63, 3} {
+			s.Advance(j)
+			cur = addNonce(cur, j)
+			if got := s.Nonce(0); got != cur {
+				t.Fatalf("start %s, jump %d: nonce %x, want %x", h, j, got, cur)
+			}
+			rand.Read(msg)
+			check(t, &s, 0, &key, &cur, msg, 0, 0)
+			check(t, &s, 1, &key, new(addNonce(cur, 1)), msg[:100], 0, 0)
+		}
 	}
 }
 
@@ -166,16 +201,22 @@ func TestPackageFuncs(t *testing.T) {
 // nothing (box-stream's Read and Write promise 0 allocations).
 func TestZeroAllocs(t *testing.T) {
 	key, nonce := randKeyNonce()
-	var k Key
-	k.Set(&key)
+	nonce[16] = 0xff // offset 1 is past the carry out of the last 8 bytes
+	for i := 17; i < 24; i++ {
+		nonce[i] = 0xff
+	}
+	var s Sequence
+	s.Init(&key, &nonce)
 	msg := make([]byte, 4096)
 	box := make([]byte, 0, len(msg)+Overhead)
 	out := make([]byte, 0, len(msg))
 	allocs := testing.AllocsPerRun(100, func() {
-		box = k.Seal(box[:0], msg, &nonce)
-		var ok bool
-		if out, ok = k.Open(out[:0], box, &nonce); !ok {
-			t.Fatal("open failed")
+		for i := range uint64(2) {
+			box = s.Seal(box[:0], msg, i)
+			var ok bool
+			if out, ok = s.Open(out[:0], box, i); !ok {
+				t.Fatal("open failed")
+			}
 		}
 	})
 	if allocs != 0 {
@@ -192,9 +233,10 @@ func FuzzSealOpen(f *testing.F) {
 			t.Skip()
 		}
 		key, nonce := [32]byte(k), [24]byte(n)
-		var kk Key
-		kk.Set(&key)
-		check(t, &kk, &key, &nonce, msg, int(off%17), int(off%64))
+		var s Sequence
+		s.Init(&key, &nonce)
+		i := uint64(off % 3)
+		check(t, &s, i, &key, new(addNonce(nonce, i)), msg, int(off%17), int(off%64))
 	})
 }
 
@@ -204,12 +246,12 @@ func BenchmarkSealOpen4K(b *testing.B) {
 	box := make([]byte, 0, 4096+Overhead)
 	out := make([]byte, 0, 4096)
 	b.Run("xsalsa", func(b *testing.B) {
-		var k Key
-		k.Set(&key)
+		var s Sequence
+		s.Init(&key, &nonce)
 		b.SetBytes(int64(len(msg)))
 		for b.Loop() {
-			box = k.Seal(box[:0], msg, &nonce)
-			out, _ = k.Open(out[:0], box, &nonce)
+			box = s.Seal(box[:0], msg, 0)
+			out, _ = s.Open(out[:0], box, 0)
 		}
 	})
 	b.Run("secretbox", func(b *testing.B) {
