@@ -201,7 +201,10 @@ func (c *Conn) handshake(ctx context.Context) (ret error) {
 	if !c.isClient {
 		clientMAC, serverMAC = keys.EncNonce, keys.DecNonce
 	}
-	c.session = sha256.Sum256(append(clientMAC[:], serverMAC[:]...))
+	var macs [48]byte // an append to clientMAC[:] would allocate
+	copy(macs[:24], clientMAC[:])
+	copy(macs[24:], serverMAC[:])
+	c.session = sha256.Sum256(macs[:])
 	c.in.seq.Init(&keys.DecKey, &keys.DecNonce)
 	c.in.maxBody = maxBody
 	c.out.seq.Init(&keys.EncKey, &keys.EncNonce)
