@@ -390,7 +390,7 @@ func (d *Dialer) dialOne(ctx context.Context, c candidate) (*Conn, error) {
 func (d *Dialer) handshake(parent, ctx context.Context, to time.Duration, c candidate, raw net.Conn) (*Conn, error) {
 	hctx, hcancel := withHandshakeTimeout(ctx, d.HandshakeTimeout)
 	defer hcancel()
-	layers, failed, err := upgrade(hctx, raw, len(c.transforms), func(i int, conn net.Conn) (net.Conn, error) {
+	layers, failed, err := upgrade(hctx, raw, nil, len(c.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return c.transforms[i].Client(hctx, conn, c.eps[i+1])
 	})
 	if err != nil {
@@ -424,13 +424,16 @@ func attemptError(parent, attempt context.Context, to time.Duration, err error) 
 
 // upgrade runs n transforms over raw, in order: step(i, conn) runs
 // transform i over what transform i-1 returned. ctx bounds them all, even
-// transforms that ignore it: when ctx ends, raw is closed, which ends any
-// I/O blocked on it. It returns the conn each transform returned. On
+// transforms that ignore it: when ctx ends, raw is closed (or abort is
+// called, if not nil), which ends any I/O blocked on it. It returns the conn each transform returned. On
 // failure everything is closed and failed is the index of the transform
 // that failed (the last one if ctx ended just as it finished), or -1 if
 // there are no transforms and ctx ended.
-func upgrade(ctx context.Context, raw net.Conn, n int, step func(i int, conn net.Conn) (net.Conn, error)) (layers []net.Conn, failed int, err error) {
-	stop := context.AfterFunc(ctx, func() { raw.Close() })
+func upgrade(ctx context.Context, raw net.Conn, abort func(), n int, step func(i int, conn net.Conn) (net.Conn, error)) (layers []net.Conn, failed int, err error) {
+	if abort == nil {
+		abort = func() { raw.Close() }
+	}
+	stop := context.AfterFunc(ctx, abort)
 	conn := raw
 	layers = make([]net.Conn, 0, n)
 	for i := range n {

@@ -212,10 +212,10 @@ func (lc *ListenConfig) Listen(ctx context.Context, addrs string) (*Listener, er
 	for i, a := range m {
 		t, fs := found[i].t, found[i].fs
 		ls := &listenStack{name: addrStackName(a), transport: t}
-		tctx := ctx
+		tctx := stack.WithAcceptGate(ctx, l.acceptGate(ls))
 		for _, f := range fs {
 			if pa, ok := f.(stack.PeerAuthenticator); ok && pa.AuthenticatesPeer() {
-				tctx = stack.WithPeerAuthentication(ctx)
+				tctx = stack.WithPeerAuthentication(tctx)
 			}
 		}
 		var tl stack.Listener
@@ -386,31 +386,53 @@ func (l *Listener) acceptLoop(s *listenStack) {
 			return
 		}
 		backoff = 0
+		g := gatedOf(raw) // a conn its transport or a shared port counted already
+		if g != nil && g.left() {
+			g = nil
+		}
 		if l.lc.Policy != nil {
 			if err := refused(l.lc.Policy(Source{Stack: s.name, Remote: raw.RemoteAddr(), Scope: sourceScope(raw.RemoteAddr())})); err != nil {
 				raw.Close()
 				err = fmt.Errorf("%s: %v closed unhandled: %w", s.name, raw.RemoteAddr(), err)
-				l.traceAccept(s, raw, err)
+				l.traceAccept(s, raw.RemoteAddr(), err)
 				l.report(err)
 				continue
 			}
 		}
+		if g != nil {
+			if !g.count(raw.RemoteAddr()) {
+				raw.Close()
+				err := l.overLimit(s, raw.RemoteAddr())
+				l.traceAccept(s, raw.RemoteAddr(), err)
+				l.report(err)
+				continue
+			}
+			sl, release, ok := g.claim()
+			if !ok { // shed or timed out on its way here
+				raw.Close()
+				continue
+			}
+			l.traceAccept(s, raw.RemoteAddr(), nil)
+			l.wg.Add(1)
+			go l.handshake(s, raw, release, sl, g)
+			continue
+		}
 		release, ok := l.perIP.acquire(raw.RemoteAddr())
 		if !ok {
 			raw.Close()
-			err := fmt.Errorf("%w: %s: %v closed unhandled (MaxHandshakesPerIP %d)", ErrOverLimit, s.name, raw.RemoteAddr(), l.lc.MaxHandshakesPerIP)
-			l.traceAccept(s, raw, err)
+			err := l.overLimit(s, raw.RemoteAddr())
+			l.traceAccept(s, raw.RemoteAddr(), err)
 			l.report(err)
 			continue
 		}
-		l.traceAccept(s, raw, nil)
+		l.traceAccept(s, raw.RemoteAddr(), nil)
 		// Taking the slot after Accept (not before) keeps a stack
 		// without clients from holding a slot that another stack's
 		// clients need. acquire sheds the most stalled handshake if
 		// needed; it waits only while finished handshakes wait for
 		// Accept (backpressure: later clients wait in the kernel's
 		// backlog).
-		sl := newSlot(l.ctx, l.stepTO)
+		sl := newSlot(l.ctx, l.stepTO, l.slots)
 		if !l.slots.acquire(sl, l.closed) {
 			sl.end()
 			release()
@@ -418,13 +440,13 @@ func (l *Listener) acceptLoop(s *listenStack) {
 			return
 		}
 		l.wg.Add(1)
-		go l.handshake(s, raw, release, sl)
+		go l.handshake(s, raw, release, sl, nil)
 	}
 }
 
-func (l *Listener) traceAccept(s *listenStack, raw net.Conn, err error) {
+func (l *Listener) traceAccept(s *listenStack, remote net.Addr, err error) {
 	if t := l.lc.Config.Trace; t != nil && t.Accept != nil {
-		t.Accept(AcceptInfo{Stack: s.name, Remote: raw.RemoteAddr(), Err: err, Reason: FailureReason(err)})
+		t.Accept(AcceptInfo{Stack: s.name, Remote: remote, Err: err, Reason: FailureReason(err)})
 	}
 }
 
@@ -455,8 +477,10 @@ func isTemporary(err error) bool {
 
 // handshake runs the transforms of s over raw and hands the result to
 // Accept. It owns sl, a slot of l.slots, and the per-source slot release
-// frees.
-func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *slot) {
+// frees. g, if not nil, is the conn under raw that held sl before: it
+// closes the TCP conn at once if sl is shed, and is detached from sl
+// when the handshake finished.
+func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *slot, g *gatedConn) {
 	defer l.wg.Done()
 	defer l.slots.release(sl)
 	defer sl.end()
@@ -473,10 +497,20 @@ func (l *Listener) handshake(s *listenStack, raw net.Conn, release func(), sl *s
 	}
 	ctx, cancel := withHandshakeTimeout(sl.ctx, l.timeout)
 	defer cancel()
-	layers, failed, err := upgrade(ctx, raw, len(s.transforms), func(i int, conn net.Conn) (net.Conn, error) {
+	var abort func()
+	if g != nil {
+		// Shed or timed out: drop the TCP conn first, so that closing
+		// raw (a ws conn) does not run a close handshake with a peer
+		// that was shed for saying nothing.
+		abort = func() {
+			g.Conn.Close()
+			raw.Close()
+		}
+	}
+	layers, failed, err := upgrade(ctx, raw, abort, len(s.transforms), func(i int, conn net.Conn) (net.Conn, error) {
 		return s.transforms[i].Server(ctx, conn)
 	})
-	if err == nil && !l.slots.finished(sl) {
+	if err == nil && (!l.slots.finished(sl) || g != nil && !g.detach()) {
 		// Shed just as it finished.
 		top(raw, layers).Close()
 		raw.Close()

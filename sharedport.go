@@ -182,14 +182,15 @@ func (l *Listener) demux(ss *sharedSocket) {
 			return
 		}
 		backoff = 0
-		sl := newSlot(l.ctx, l.stepTO)
-		if !l.slots.acquire(sl, l.closed) {
-			sl.end()
-			raw.Close()
+		// The slot is taken here and kept through the hand-off: the
+		// conn's stack (its transport's gate, or the accept loop)
+		// finds it under the conn and does not take another.
+		g, ok := l.gate(raw, nil, "shared port "+ss.address)
+		if !ok {
 			return
 		}
 		l.wg.Add(1)
-		go l.peek(ss, raw, sl)
+		go l.peek(ss, g)
 	}
 }
 
@@ -204,9 +205,9 @@ func (l *Listener) peekTimeout() time.Duration {
 	return l.stepTO
 }
 
-func (l *Listener) peek(ss *sharedSocket, raw net.Conn, sl *slot) {
+func (l *Listener) peek(ss *sharedSocket, g *gatedConn) {
 	defer l.wg.Done()
-	stop := context.AfterFunc(sl.ctx, func() { raw.Close() }) // shed or listener closed
+	raw := g.Conn
 	to := l.peekTimeout()
 	raw.SetReadDeadline(time.Now().Add(to))
 	buf := make([]byte, 0, peekSize)
@@ -219,9 +220,7 @@ func (l *Listener) peek(ss *sharedSocket, raw net.Conn, sl *slot) {
 		k = ss.classify(buf)
 	}
 	raw.SetReadDeadline(time.Time{})
-	shed := !stop()
-	l.slots.release(sl)
-	sl.end()
+	shed := g.sl.ctx.Err() != nil // shed, or the listener closed: the conn is closed
 	var dst *chanListener
 	switch k {
 	case kindHello:
@@ -232,14 +231,12 @@ func (l *Listener) peek(ss *sharedSocket, raw net.Conn, sl *slot) {
 		dst = ss.tls
 	}
 	if shed || dst == nil {
-		raw.Close()
-		if l.isClosed() {
+		g.Close()
+		if shed || l.isClosed() { // a shed conn was reported by its gate
 			return
 		}
 		var why error
 		switch {
-		case shed:
-			why = fmt.Errorf("%w: %v gone longest without progress while its first bytes were awaited", ErrShed, raw.RemoteAddr())
 		case k == kindUnknown && errors.Is(err, os.ErrDeadlineExceeded):
 			why = fmt.Errorf("%w: shared port %s: %v sent %d bytes in %v, not enough to tell its stack (%w)", ErrUnrecognized, ss.address, raw.RemoteAddr(), len(buf), to, err)
 		case k == kindUnknown:
@@ -250,7 +247,7 @@ func (l *Listener) peek(ss *sharedSocket, raw net.Conn, sl *slot) {
 		l.report(why)
 		return
 	}
-	dst.hand(&peekedConn{Conn: raw, buf: buf}, l.closed, to)
+	dst.hand(&peekedConn{Conn: g, buf: buf}, l.closed, to)
 }
 
 // expected describes what the port does not recognise, for errors.

@@ -1,10 +1,10 @@
 package multiserver
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-multiserver/multiserver/stack"
@@ -21,25 +21,28 @@ var (
 )
 
 // A slot is one handshake in flight: from the moment its stack accepted
-// the conn until Accept returns it or the handshake fails.
+// the conn (for ws, its TCP accept; on a shared port, the start of the
+// peek) until Accept returns it or the handshake fails.
 type slot struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 	stepTO time.Duration
-
-	last atomic.Int64 // UnixNano of the start or of the last step
+	owner  *slots
 
 	mu    sync.Mutex  // a transform may report from any goroutine
 	timer *time.Timer // step deadline, from the first report on
 	ended bool
 
-	done bool // guarded by slots.mu: handshake finished, waiting for Accept
+	// Guarded by owner.mu.
+	last int64         // UnixNano of the start or of the last step
+	held bool          // counted in owner.n
+	done bool          // finished, waiting for Accept
+	elem *list.Element // in owner.order while held, not done and not the server's turn
 }
 
-func newSlot(parent context.Context, stepTO time.Duration) *slot {
-	s := &slot{stepTO: stepTO}
+func newSlot(parent context.Context, stepTO time.Duration, owner *slots) *slot {
+	s := &slot{stepTO: stepTO, owner: owner}
 	s.ctx, s.cancel = context.WithCancelCause(parent)
-	s.last.Store(time.Now().UnixNano())
 	s.ctx = stack.WithHandshakeProgress(s.ctx, s.progress)
 	return s
 }
@@ -47,7 +50,20 @@ func newSlot(parent context.Context, stepTO time.Duration) *slot {
 // progress records a step of the handshake and restarts the step
 // deadline.
 func (s *slot) progress() {
-	s.last.Store(time.Now().UnixNano())
+	s.owner.touch(s, false)
+	s.restartStep()
+}
+
+// serverTurn records that the peer did its part of a step and the conn
+// now waits for the server (a ws request whose headers arrived, on its
+// way through the upgrade to the handshake): it is not shed until its next
+// step. The step deadline bounds that wait too.
+func (s *slot) serverTurn() {
+	s.owner.touch(s, true)
+	s.restartStep()
+}
+
+func (s *slot) restartStep() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -74,35 +90,46 @@ func (s *slot) end() {
 // takes the slot of the handshake that has gone longest without progress
 // (its start, or its transform's last reported step): a flood of stalled
 // handshakes is pushed out by new conns, legitimate ones included, rather
-// than make them wait. Only when every slot holds a finished handshake
-// waiting for Accept does a new conn wait, which is the backpressure a
-// program that stops calling Accept gets.
+// than make them wait. Only conns waiting for their peer are shed: not a
+// finished handshake waiting for Accept, nor a conn whose peer did its
+// part and that waits for the server (serverTurn: a ws conn between its
+// request's headers and its handshake). When every slot holds one of
+// those, a new conn waits, which is the backpressure a program that stops
+// calling Accept gets.
+//
+// The handshakes in flight are kept in order of their last progress, so
+// that finding the one to shed costs the same at any MaxHandshakes: under
+// a flood every new conn sheds one.
 type slots struct {
 	max int
 
 	mu    sync.Mutex
-	live  map[*slot]struct{}
+	n     int           // slots held, finished handshakes included
+	order list.List     // of *slot in flight, least recent progress first
 	freed chan struct{} // closed and replaced when a finished slot is released
 }
 
 func newSlots(max int) *slots {
-	return &slots{max: max, live: make(map[*slot]struct{}, max), freed: make(chan struct{})}
+	return &slots{max: max, freed: make(chan struct{})}
 }
 
 // acquire takes a slot for s, shedding the most stalled handshake if
-// needed, or waits until one is released or closed is closed. It reports
+// needed (only handshakes waiting for their peer are shed), or waits until one is released or closed is closed. It reports
 // false in the last case.
 func (t *slots) acquire(s *slot, closed <-chan struct{}) bool {
 	for {
 		t.mu.Lock()
-		if len(t.live) < t.max {
-			t.live[s] = struct{}{}
+		if t.n < t.max {
+			t.n++
+			t.hold(s)
 			t.mu.Unlock()
 			return true
 		}
-		if v := t.victim(); v != nil {
-			delete(t.live, v)
-			t.live[s] = struct{}{}
+		if e := t.order.Front(); e != nil {
+			v := e.Value.(*slot)
+			t.order.Remove(e)
+			v.elem, v.held = nil, false
+			t.hold(s)
 			t.mu.Unlock()
 			v.cancel(ErrShed) // the listener closes its conn
 			return true
@@ -117,20 +144,31 @@ func (t *slots) acquire(s *slot, closed <-chan struct{}) bool {
 	}
 }
 
-// victim returns the handshake in flight whose last progress is oldest,
-// or nil if every slot holds a finished handshake. t.mu is held.
-func (t *slots) victim() *slot {
-	var v *slot
-	var oldest int64
-	for s := range t.live {
-		if s.done {
-			continue
+// hold counts s as in flight, made progress now. t.mu is held.
+func (t *slots) hold(s *slot) {
+	s.held = true
+	s.last = time.Now().UnixNano()
+	s.elem = t.order.PushBack(s)
+}
+
+// touch records progress of s: it goes to the back of the order, or out
+// of it while it is the server's turn.
+func (t *slots) touch(s *slot, serverTurn bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s.last = time.Now().UnixNano()
+	switch {
+	case !s.held || s.done:
+	case serverTurn:
+		if s.elem != nil {
+			t.order.Remove(s.elem)
+			s.elem = nil
 		}
-		if l := s.last.Load(); v == nil || l < oldest {
-			v, oldest = s, l
-		}
+	case s.elem != nil:
+		t.order.MoveToBack(s.elem)
+	default:
+		s.elem = t.order.PushBack(s)
 	}
-	return v
 }
 
 // finished marks s as holding a finished handshake: it is no longer
@@ -138,10 +176,14 @@ func (t *slots) victim() *slot {
 func (t *slots) finished(s *slot) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.live[s]; !ok {
+	if !s.held {
 		return false
 	}
 	s.done = true
+	if s.elem != nil {
+		t.order.Remove(s.elem)
+		s.elem = nil
+	}
 	return true
 }
 
@@ -149,10 +191,15 @@ func (t *slots) finished(s *slot) bool {
 func (t *slots) release(s *slot) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if _, ok := t.live[s]; !ok {
+	if !s.held {
 		return
 	}
-	delete(t.live, s)
+	if s.elem != nil {
+		t.order.Remove(s.elem)
+		s.elem = nil
+	}
+	s.held = false
+	t.n--
 	close(t.freed)
 	t.freed = make(chan struct{})
 }

@@ -183,6 +183,12 @@ func (c *Conn) LocalAddr() net.Addr { return c.local }
 // by the X-Forwarded-For header.
 func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
+// NetConn returns the conn the WebSocket runs on: the TCP conn, the TLS
+// conn for wss, or what a listener's gate or a dialer's DialContext gave.
+// Reading from or writing to it corrupts the WebSocket stream; it is there
+// to find what lies under the Conn, as crypto/tls's Conn.NetConn is.
+func (c *Conn) NetConn() net.Conn { return c.raw }
+
 func (c *Conn) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: c.local.Network(), Source: c.local, Addr: c.remote, Err: err}
 }

@@ -115,7 +115,13 @@ func newListener(t *Transport, ln net.Listener, conf *tls.Config, host string, s
 // the raw conn that server's ConnContext records. (An http.Handler for
 // other servers would be a separate, exported way in.)
 func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, ok := r.Context().Value(rawConnKey{}).(net.Conn)
 	if !isUpgrade(r) {
+		if ok {
+			// Not on its way to a handshake: the multiserver listener
+			// (if its gate admitted raw) stops counting it.
+			stack.LeaveGate(raw)
+		}
 		if h := l.t.opts.Handler; h != nil {
 			h.ServeHTTP(w, r)
 			return
@@ -140,7 +146,12 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	raw, ok := r.Context().Value(rawConnKey{}).(net.Conn)
+	if ok {
+		// The client has sent its request: the upgrade, the hand-off to
+		// Accept and the start of the handshake are the server's to do,
+		// and a multiserver listener does not shed it meanwhile.
+		stack.ServerTurn(raw)
+	}
 	var hj *hijackRecorder
 	if !ok {
 		if l.mounted == nil {

@@ -396,5 +396,38 @@ func (t *Transport) listen(ctx context.Context, s msaddr.Section, scopes []stack
 			return nil, fmt.Errorf("%s: listen %s: %w", t.Name(), s, err)
 		}
 	}
+	if gate := stack.AcceptGateFrom(ctx); gate != nil {
+		// The multiserver listener counts the conns in their HTTP phase
+		// against its handshake slots: ln hands them through its gate.
+		ln = &gatedListener{Listener: ln, gate: gate, source: !t.opts.TrustForwardedFor}
+	}
 	return newListener(t, ln, conf, tg.host, scopes, origins), nil
+}
+
+// gatedListener passes each conn it accepts through a stack.AcceptGate
+// before the HTTP server reads it.
+type gatedListener struct {
+	net.Listener
+	gate   stack.AcceptGate
+	source bool // the TCP peer is the source (not a proxy's X-Forwarded-For)
+}
+
+func (g *gatedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := g.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		var src net.Addr
+		if g.source {
+			src = c.RemoteAddr()
+		}
+		gc, err := g.gate(c, src)
+		if err == nil {
+			return gc, nil
+		}
+		if errors.Is(err, net.ErrClosed) {
+			return nil, err
+		}
+	}
 }
