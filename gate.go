@@ -50,10 +50,10 @@ func (l *Listener) gate(c net.Conn, release func(), where string) (*gatedConn, b
 	g := &gatedConn{Conn: c, l: l, sl: sl, release: release}
 	remote := c.RemoteAddr()
 	g.stop = context.AfterFunc(sl.ctx, func() { // shed, or the listener closed
-		c.Close()
 		g.mu.Lock()
 		held := g.state == gateHeld
 		g.mu.Unlock()
+		c.Close()
 		// Once claimed, the handshake reports its own end.
 		if held && context.Cause(sl.ctx) == ErrShed && !l.isClosed() {
 			l.report(fmt.Errorf("%w: %s: %v gone longest without progress before its handshake", ErrShed, where, remote))

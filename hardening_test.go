@@ -968,9 +968,10 @@ func TestMaxHandshakesSharedByStacks(t *testing.T) {
 }
 
 // TestSlowlorisWS: 1,000 conns that connect to a ws listener and never
-// send their HTTP request do not keep a legitimate ws~shs client out. (They
-// are the HTTP server's to time out, after the ws transport's 5 s
-// ReadHeaderTimeout; the listener's limits apply after the upgrade.)
+// send their HTTP request do not keep a legitimate ws~shs client out. (Each
+// holds a handshake slot from its TCP accept, and the HTTP server times it
+// out after the ws transport's 5 s ReadHeaderTimeout; at MaxHandshakes the
+// oldest is shed.)
 func TestSlowlorisWS(t *testing.T) {
 	const n = 1000
 	cfg := ms.Config{Transports: []stack.Transport{ws.New(nil)}}

@@ -412,6 +412,7 @@ func (l *Listener) acceptLoop(s *listenStack) {
 				raw.Close()
 				continue
 			}
+			sl.resume()
 			l.traceAccept(s, raw.RemoteAddr(), nil)
 			l.wg.Add(1)
 			go l.handshake(s, raw, release, sl, g)

@@ -63,6 +63,20 @@ func (s *slot) serverTurn() {
 	s.restartStep()
 }
 
+// resume ends a serverTurn when the conn's handshake starts: the conn is
+// shed again by its last progress, now, and the step deadline is off
+// until the transform reports a step (a transform that reports none is
+// bounded by HandshakeTimeout alone, as on any stack).
+func (s *slot) resume() {
+	s.owner.touch(s, false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+}
+
 func (s *slot) restartStep() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

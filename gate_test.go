@@ -1,0 +1,219 @@
+package multiserver_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	ms "github.com/go-multiserver/multiserver"
+	"github.com/go-multiserver/multiserver/msaddr"
+	"github.com/go-multiserver/multiserver/scheme/ws"
+	"github.com/go-multiserver/multiserver/stack"
+)
+
+// wsSection returns the ws section ln advertises, and its host:port.
+func wsSection(t *testing.T, ln *ms.Listener) (msaddr.Section, string) {
+	t.Helper()
+	for _, a := range ln.Address(ms.Device) {
+		if a[0].Name == "ws" {
+			u, err := url.Parse(a[0].String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a[0], u.Host
+		}
+	}
+	t.Fatalf("no ws alternative in %s", ln.Addr())
+	return msaddr.Section{}, ""
+}
+
+// dialHello dials ln's ws~hello alternative with d, within 10 s.
+func dialHello(t *testing.T, d *ms.Dialer, ln *ms.Listener) (net.Conn, error) {
+	t.Helper()
+	for _, a := range ln.Address(ms.Device) {
+		if a[0].Name == "ws" {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			return d.DialContext(ctx, a.String())
+		}
+	}
+	t.Fatalf("no ws alternative in %s", ln.Addr())
+	return nil, nil
+}
+
+// httpGet sends a GET on c, a conn kept alive, and reads the answer.
+func httpGet(c net.Conn, br *bufio.Reader) (int, string, error) {
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetDeadline(time.Time{})
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		return 0, "", err
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// TestGateWSHTTPPhase: a ws conn holds a handshake slot and its source's
+// count from its TCP accept, so conns in the HTTP phase are shed like
+// stalled handshakes and limited per source; a plain HTTP request gives
+// its slot back.
+func TestGateWSHTTPPhase(t *testing.T) {
+	t.Run("silent conns shed for a newcomer", func(t *testing.T) {
+		errs := newErrLog(100)
+		lc := &ms.ListenConfig{Config: helloCfg, MaxHandshakes: 2, OnError: errs.add}
+		ln := listen(t, lc, "ws://127.0.0.1:0~hello")
+		_, hostport := wsSection(t, ln)
+		silent := dialSilent(t, hostport, 2)
+		// The kernel's queue and the HTTP server take conns in order:
+		// both silent conns hold a slot before the client's comes.
+		c, err := dialHello(t, &ms.Dialer{Config: helloCfg}, ln)
+		if err != nil {
+			t.Fatalf("client next to 2 silent conns holding both slots: %v", err)
+		}
+		defer c.Close()
+		sc, err := acceptWithin(ln, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Close()
+		expectClosedByPeer(t, silent[0], "the oldest silent conn")
+		errs.wait(t, 1, 10*time.Second)
+		if err := errs.all()[0]; !errors.Is(err, ms.ErrShed) || !strings.Contains(err.Error(), "ws~hello") {
+			t.Errorf("OnError: %v, want ErrShed naming the stack", err)
+		}
+		// The other one is still served.
+		if code, _, err := httpGet(silent[1], bufio.NewReader(silent[1])); err != nil || code != http.StatusUpgradeRequired {
+			t.Errorf("the younger silent conn: GET: %d, %v; want 426", code, err)
+		}
+	})
+
+	t.Run("per source", func(t *testing.T) {
+		other := secondLoopback(t)
+		errs := newErrLog(100)
+		lc := &ms.ListenConfig{Config: helloCfg, MaxHandshakesPerIP: 2, OnError: errs.add}
+		ln := listen(t, lc, "ws://127.0.0.1:0~hello")
+		_, hostport := wsSection(t, ln)
+		dialSilent(t, hostport, 2)
+		extra := dialSilent(t, hostport, 3)
+		for i, c := range extra {
+			expectClosedByPeer(t, c, fmt.Sprintf("HTTP-phase conn %d over the per-IP limit", i))
+		}
+		errs.wait(t, len(extra), 10*time.Second)
+		for _, err := range errs.all() {
+			if !errors.Is(err, ms.ErrOverLimit) || !strings.Contains(err.Error(), "127.0.0.1") || !strings.Contains(err.Error(), "ws~hello") {
+				t.Errorf("OnError: %v, want ErrOverLimit naming the stack and the source", err)
+			}
+		}
+		if c, err := dialHello(t, &ms.Dialer{Config: helloCfg}, ln); err == nil {
+			c.Close()
+			t.Error("a ws client from the source at its limit got through")
+		}
+		nd := &net.Dialer{LocalAddr: other, Timeout: 10 * time.Second}
+		d := &ms.Dialer{Config: ms.Config{
+			Transforms: helloCfg.Transforms,
+			Transports: []stack.Transport{ws.New(&ws.Options{DialContext: nd.DialContext})},
+		}}
+		c, err := dialHello(t, d, ln)
+		if err != nil {
+			t.Fatalf("a client from another source: %v", err)
+		}
+		defer c.Close()
+		sc, err := acceptWithin(ln, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Close()
+	})
+
+	t.Run("plain HTTP gives its slot back", func(t *testing.T) {
+		tr := ws.New(&ws.Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "plain")
+		})})
+		lc := &ms.ListenConfig{Config: ms.Config{Transforms: helloCfg.Transforms, Transports: []stack.Transport{tr}}, MaxHandshakes: 1}
+		ln := listen(t, lc, "ws://127.0.0.1:0~hello")
+		_, hostport := wsSection(t, ln)
+		web := dialSilent(t, hostport, 1)[0]
+		br := bufio.NewReader(web)
+		if code, body, err := httpGet(web, br); err != nil || code != 200 || body != "plain" {
+			t.Fatalf("GET: %d %q %v", code, body, err)
+		}
+		// Had web kept the only slot, the client would shed it.
+		c, err := dialHello(t, &ms.Dialer{Config: helloCfg}, ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sc, err := acceptWithin(ln, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc.Close()
+		if code, body, err := httpGet(web, br); err != nil || code != 200 || body != "plain" {
+			t.Errorf("second GET on the kept-alive conn: %d %q %v", code, body, err)
+		}
+	})
+}
+
+// TestGateSharedPort: a shared port's conn takes its slot for the peek
+// and keeps that one through the ws HTTP phase and the handshake, rather
+// than hold a second one.
+func TestGateSharedPort(t *testing.T) {
+	port := freePort(t)
+	lc := &ms.ListenConfig{Config: helloCfg, MaxHandshakes: 2}
+	// The net stack's shs recognises its clients' hellos; ws~hello is
+	// the stack under test.
+	ln := listen(t, lc, fmt.Sprintf("net:127.0.0.1:%d~shs;ws://127.0.0.1:%d~hello", port, port))
+	sec, _ := wsSection(t, ln)
+	// Upgraded, then silent: the 101 came, so the conn went through the
+	// peek and the ws gate.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	up, err := dialSection(ctx, ws.New(nil), sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	// Counted twice, the upgraded conn would hold both slots and be shed
+	// for this client.
+	c, err := dialHello(t, &ms.Dialer{Config: helloCfg}, ln)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	sc, err := acceptWithin(ln, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Close()
+	if _, err := up.Write([]byte("HELO")); err != nil {
+		t.Fatal(err)
+	}
+	sc, err = acceptWithin(ln, 10*time.Second)
+	if err != nil {
+		t.Fatalf("the upgraded conn, after its hello: %v", err)
+	}
+	sc.Close()
+}
+
+// secondLoopback returns 127.0.0.2 to dial from, or skips.
+func secondLoopback(t *testing.T) *net.TCPAddr {
+	t.Helper()
+	if c, err := net.Listen("tcp", "127.0.0.2:0"); err != nil {
+		t.Skipf("cannot use a second loopback address (127.0.0.2) on this system: %v", err)
+	} else {
+		c.Close()
+	}
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+}
