@@ -54,20 +54,26 @@ type ListenConfig struct {
 
 	// MaxHandshakes bounds the handshakes in flight over all stacks of the
 	// listener; a conn holds its slot from the moment its stack accepts
-	// it until Accept returns it. When all are taken, a new conn takes the
-	// slot of the handshake that has gone longest without progress (since
-	// its start, or its transform's last step), which is closed and
-	// reported to OnError wrapping ErrShed: stalled handshakes cannot
-	// make new clients wait, on any stack. Only finished handshakes
-	// waiting for Accept are never shed; when they hold every slot, each
-	// stack holds at most one more conn, waiting for a slot, and takes no
-	// other from its transport: new clients wait in the kernel's accept
+	// it until Accept returns it (a ws or wss conn from its TCP accept,
+	// its HTTP phase included: see stack.AcceptGate). When all are taken,
+	// a new conn takes the slot of the handshake that has gone longest
+	// without progress (since its start, or its transform's last step),
+	// which is closed and reported to OnError wrapping ErrShed: stalled
+	// handshakes cannot make new clients wait, on any stack. Only conns
+	// waiting for their peer are shed: not finished handshakes waiting for
+	// Accept, nor ws conns whose request arrived and that wait for the
+	// server (stack.ServerTurn). When those hold every slot, each stack
+	// holds at most one more conn, waiting for a slot, and takes no other
+	// from its transport: new clients wait in the kernel's accept
 	// backlog. Zero or negative means DefaultMaxHandshakes (1024).
 	MaxHandshakes int
 
 	// MaxHandshakesPerIP, if positive, bounds the handshakes in flight
-	// from one source: one IPv4 address, or one IPv6 /64. A conn beyond
-	// it is closed at once, before any handshake byte, and reported to
+	// from one source: one IPv4 address, or one IPv6 /64, counted as
+	// MaxHandshakes counts them. A conn beyond it is closed at once,
+	// before any handshake byte (for ws, before its request is read;
+	// with the ws TrustForwardedFor option, at the upgrade, by the
+	// forwarded source), and reported to
 	// OnError wrapping ErrOverLimit; it does not count against
 	// MaxHandshakes. Conns without an IP source (unix sockets) are not
 	// limited. Zero or negative means no per-source limit, the default,
