@@ -5,10 +5,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,15 +53,22 @@ func stallHeader(key *[32]byte, nonce *[24]byte) []byte {
 // pending on the server end of each, makes the client send what st says
 // and then nothing, and returns the heap the server ends hold per conn.
 // For ws the stall is sent in one binary frame that announces 65,535
-// bytes more than it carries (a frame left open).
-func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
-	if err := procstat.RaiseFileLimit(2*n + 128); err != nil {
+// bytes more than it carries (a frame left open). With child, the client
+// ends are in a child process (TestStalledPeerClients), so that this one
+// needs file descriptors for the server ends only and its heap holds
+// nothing of the clients.
+func stalledHeap(t testing.TB, transport string, n int, st stall, child bool) float64 {
+	need := 2*n + 128
+	if child {
+		need = n + 128
+	}
+	if err := procstat.RaiseFileLimit(need); err != nil {
 		t.Fatal(err)
 	}
 	k := keysFor(bytes.Repeat([]byte{7}, 32), bytes.Repeat([]byte{9}, 24))
 	wire := st.wire(&k.EncKey, &k.EncNonce)
 	var accept func() (net.Conn, error)
-	var dial func() (net.Conn, error)
+	var addr string
 	switch transport {
 	case "net":
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -63,14 +76,7 @@ func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		accept = ln.Accept
-		dial = func() (net.Conn, error) {
-			c, err := net.Dial("tcp", ln.Addr().String())
-			if err == nil && len(wire) > 0 {
-				_, err = c.Write(wire)
-			}
-			return c, err
-		}
+		accept, addr = ln.Accept, ln.Addr().String()
 	case "ws":
 		s, _ := msaddr.ParseSection("ws://127.0.0.1:0")
 		ln, err := ws.New(&ws.Options{MaxPending: n + 1, KeepAlive: -1}).Listen(context.Background(), s, []stack.Scope{stack.Device})
@@ -78,8 +84,7 @@ func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		accept = ln.Accept
-		dial = func() (net.Conn, error) { return rawWSStall(ln.Addr().String(), wire) }
+		accept, addr = ln.Accept, ln.Addr().String()
 	}
 	// Two collections empty the sync.Pools (the second drops their
 	// victim caches), so that buffers pooled by an earlier case count
@@ -90,7 +95,11 @@ func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
 	runtime.ReadMemStats(&ms0)
 	var clients, servers []net.Conn
 	var wg sync.WaitGroup
+	var stopChild func()
 	defer func() {
+		if stopChild != nil {
+			stopChild()
+		}
 		for _, c := range clients {
 			c.Close()
 		}
@@ -99,12 +108,17 @@ func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
 		}
 		wg.Wait()
 	}()
+	if child {
+		stopChild = stallClients(t, transport, addr, n, wire)
+	}
 	for range n {
-		c, err := dial()
-		if err != nil {
-			t.Fatal(err)
+		if !child {
+			c, err := stallDial(transport, addr, wire)
+			if err != nil {
+				t.Fatal(err)
+			}
+			clients = append(clients, c)
 		}
-		clients = append(clients, c)
 		raw, err := accept()
 		if err != nil {
 			t.Fatal(err)
@@ -129,6 +143,84 @@ func stalledHeap(t testing.TB, transport string, n int, st stall) float64 {
 	runtime.GC()
 	runtime.ReadMemStats(&ms1)
 	return float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / float64(n)
+}
+
+// stallDial opens one client conn to addr over transport and sends wire.
+func stallDial(transport, addr string, wire []byte) (net.Conn, error) {
+	if transport == "ws" {
+		return rawWSStall(addr, wire)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err == nil && len(wire) > 0 {
+		if _, err = c.Write(wire); err != nil {
+			c.Close()
+		}
+	}
+	return c, err
+}
+
+// stallClients starts TestStalledPeerClients in a child process to open
+// n client conns to addr; the returned func ends it.
+func stallClients(t testing.TB, transport, addr string, n int, wire []byte) func() {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStalledPeerClients$", "-test.timeout=5m")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("MS_STALL=%s %s %d %x", transport, addr, n, wire))
+	cmd.Stderr = os.Stderr // its stdout says only PASS
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return func() {
+		stdin.Close() // the child closes its conns and exits
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("client process: %v", err)
+		}
+		cancel()
+	}
+}
+
+// TestStalledPeerClients is the child process of stalledHeap: it opens
+// the client conns MS_STALL names, sends each its stall, and holds them
+// until stdin closes.
+func TestStalledPeerClients(t *testing.T) {
+	env := os.Getenv("MS_STALL")
+	if env == "" {
+		t.Skip("the child process of TestSoakStalledPeerHeap")
+	}
+	f := strings.Fields(env) // transport, address, count, and the stall in hex unless empty
+	if len(f) < 3 {
+		t.Fatalf("MS_STALL=%q", env)
+	}
+	transport, addr, wireHex := f[0], f[1], strings.Join(f[3:], "")
+	n, err := strconv.Atoi(f[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	wire, err := hex.DecodeString(wireHex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := procstat.RaiseFileLimit(n + 128); err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := stallDial(transport, addr, wire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	io.Copy(io.Discard, os.Stdin)
 }
 
 // rawWSStall upgrades a TCP conn to WebSocket by hand and sends wire in a
@@ -165,9 +257,9 @@ func TestStalledPeerHeap(t *testing.T) {
 		t.Skip("opens 200 loopback connections per case; skipped with -short")
 	}
 	for _, tr := range []string{"net", "ws"} {
-		idle := stalledHeap(t, tr, 200, stalls[0])
+		idle := stalledHeap(t, tr, 200, stalls[0], false)
 		for _, st := range stalls[1:] {
-			got := stalledHeap(t, tr, 200, st)
+			got := stalledHeap(t, tr, 200, st, false)
 			t.Logf("%s, %s: %.0f B per conn, %+.0f B over idle (%.0f B)", tr, st.name, got, got-idle, idle)
 			if got-idle > 8<<10 {
 				t.Errorf("%s, %s: %.0f B per conn over an idle one, want at most 8 KiB", tr, st.name, got-idle)
@@ -177,9 +269,9 @@ func TestStalledPeerHeap(t *testing.T) {
 }
 
 // TestSoakStalledPeerHeap is TestStalledPeerHeap at 2,000 and 10,000
-// conns, reporting only. Both ends of every conn are in this process:
-// 20,128 file descriptors, which RaiseFileLimit gets by raising the hard
-// limit too where it may (as root). Not for CI:
+// conns, reporting only, with the client ends in a child process (both
+// ends in one would need 20,128 file descriptors, and the hard limit may
+// be 20,000). Not for CI:
 //
 //	go test -run '^TestSoakStalledPeerHeap$' -v ./secure/shs
 func TestSoakStalledPeerHeap(t *testing.T) {
@@ -187,10 +279,10 @@ func TestSoakStalledPeerHeap(t *testing.T) {
 	for _, n := range []int{2000, 10000} {
 		for _, tr := range []string{"net", "ws"} {
 			start := time.Now()
-			idle := stalledHeap(t, tr, n, stalls[0])
+			idle := stalledHeap(t, tr, n, stalls[0], true)
 			for _, st := range stalls[1:] {
-				got := stalledHeap(t, tr, n, st)
-				t.Logf("%d conns, %s, %s: %.0f B per conn, %+.0f B over idle (%.0f B); %.1f MiB in all", n, tr, st.name, got, got-idle, idle, got*float64(n)/(1<<20))
+				got := stalledHeap(t, tr, n, st, true)
+				t.Logf("%d conns, %s, %s: %.0f B per server end, %+.0f B over idle (%.0f B); %.1f MiB in all", n, tr, st.name, got, got-idle, idle, got*float64(n)/(1<<20))
 			}
 			t.Logf("(%d conns over %s took %v)", n, tr, time.Since(start).Round(time.Second))
 		}
