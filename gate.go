@@ -55,7 +55,7 @@ func (l *Listener) gate(c net.Conn, release func(), where string) (*gatedConn, b
 		g.mu.Unlock()
 		c.Close()
 		// Once claimed, the handshake reports its own end.
-		if held && context.Cause(sl.ctx) == ErrShed && !l.isClosed() {
+		if held && l.lc.OnError != nil && context.Cause(sl.ctx) == ErrShed && !l.isClosed() {
 			l.report(fmt.Errorf("%w: %s: %v gone longest without progress before its handshake", ErrShed, where, remote))
 		}
 	})
