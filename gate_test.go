@@ -217,3 +217,73 @@ func secondLoopback(t *testing.T) *net.TCPAddr {
 	}
 	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
 }
+
+// TestGateTrustForwardedFor: behind a proxy (ws TrustForwardedFor), the
+// TCP peer is the proxy and is not counted per source; each conn counts
+// against its forwarded source from the upgrade on.
+func TestGateTrustForwardedFor(t *testing.T) {
+	errs := newErrLog(100)
+	tr := ws.New(&ws.Options{TrustForwardedFor: true})
+	lc := &ms.ListenConfig{
+		Config:             ms.Config{Transforms: helloCfg.Transforms, Transports: []stack.Transport{tr}},
+		MaxHandshakesPerIP: 1,
+		OnError:            errs.add,
+	}
+	ln := listen(t, lc, "ws://127.0.0.1:0~hello")
+	_, hostport := wsSection(t, ln)
+	// Two conns from one TCP source (the proxy), for two clients: both
+	// upgraded, so the proxy's address was not limited to one.
+	a := upgradeAs(t, hostport, "198.51.100.7")
+	b := upgradeAs(t, hostport, "198.51.100.8")
+	// A second conn for the first client is over its limit.
+	c := upgradeAs(t, hostport, "198.51.100.7")
+	expectClosedByPeer(t, c, "a second conn forwarded for 198.51.100.7")
+	errs.wait(t, 1, 10*time.Second)
+	if err := errs.all()[0]; !errors.Is(err, ms.ErrOverLimit) || !strings.Contains(err.Error(), "198.51.100.7") {
+		t.Errorf("OnError: %v, want ErrOverLimit naming the forwarded source", err)
+	}
+	for _, cl := range []struct {
+		c    net.Conn
+		want string
+	}{{a, "198.51.100.7"}, {b, "198.51.100.8"}} {
+		// "HELO" in a binary frame, masked with a zero key.
+		if _, err := cl.c.Write(append([]byte{0x82, 0x80 | 4, 0, 0, 0, 0}, "HELO"...)); err != nil {
+			t.Fatal(err)
+		}
+		sc, err := acceptWithin(ln, 10*time.Second)
+		if err != nil {
+			t.Fatalf("the client forwarded for %s: %v", cl.want, err)
+		}
+		if got := sc.RemoteAddr().String(); !strings.Contains(got, cl.want) {
+			t.Errorf("accepted %s, want the client forwarded for %s", got, cl.want)
+		}
+		cl.c.Close() // first: this client would not answer a close frame
+		sc.Close()
+	}
+}
+
+// upgradeAs opens a WebSocket conn to hostport by hand, as a proxy would
+// for the client at forwardedFor, and returns it after the 101.
+func upgradeAs(t *testing.T, hostport, forwardedFor string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", hostport, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nX-Forwarded-For: %s\r\n\r\n", hostport, forwardedFor)
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("upgrade for %s: %v", forwardedFor, err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade for %s: %s", forwardedFor, resp.Status)
+	}
+	if br.Buffered() > 0 {
+		t.Fatalf("upgrade for %s: %d bytes after the 101", forwardedFor, br.Buffered())
+	}
+	c.SetReadDeadline(time.Time{})
+	return c
+}

@@ -396,9 +396,18 @@ func (l *Listener) acceptLoop(s *listenStack) {
 		if g != nil && g.left() {
 			g = nil
 		}
+		drop := raw.Close
+		if g != nil {
+			// Closed unhandled: the TCP conn first, so that closing raw
+			// (a ws conn) runs no close handshake.
+			drop = func() error {
+				g.Conn.Close()
+				return raw.Close()
+			}
+		}
 		if l.lc.Policy != nil {
 			if err := refused(l.lc.Policy(Source{Stack: s.name, Remote: raw.RemoteAddr(), Scope: sourceScope(raw.RemoteAddr())})); err != nil {
-				raw.Close()
+				drop()
 				err = fmt.Errorf("%s: %v closed unhandled: %w", s.name, raw.RemoteAddr(), err)
 				l.traceAccept(s, raw.RemoteAddr(), err)
 				l.report(err)
@@ -407,7 +416,7 @@ func (l *Listener) acceptLoop(s *listenStack) {
 		}
 		if g != nil {
 			if !g.count(raw.RemoteAddr()) {
-				raw.Close()
+				drop()
 				err := l.overLimit(s, raw.RemoteAddr())
 				l.traceAccept(s, raw.RemoteAddr(), err)
 				l.report(err)
@@ -415,7 +424,7 @@ func (l *Listener) acceptLoop(s *listenStack) {
 			}
 			sl, release, ok := g.claim()
 			if !ok { // shed or timed out on its way here
-				raw.Close()
+				drop()
 				continue
 			}
 			sl.resume()
