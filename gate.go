@@ -192,6 +192,9 @@ func (l *Listener) overLimit(s *listenStack, remote net.Addr) error {
 // is not shed until its handshake's next step (stack.ServerTurn).
 func (g *gatedConn) ServerTurn() { g.sl.serverTurn() }
 
+// PeerTurn ends a ServerTurn without a handshake (stack.PeerTurn).
+func (g *gatedConn) PeerTurn() { g.sl.resume() }
+
 // LeaveGate gives the slot and the source's count back for a conn that
 // turned out not to be a handshake (stack.LeaveGate).
 func (g *gatedConn) LeaveGate() {

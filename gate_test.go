@@ -137,6 +137,38 @@ func TestGateWSHTTPPhase(t *testing.T) {
 		sc.Close()
 	})
 
+	t.Run("a refused upgrade waits for its peer again", func(t *testing.T) {
+		// A long step deadline: a conn left as the server's turn would
+		// hold the only slot, unshed, for a minute.
+		lc := &ms.ListenConfig{Config: helloCfg, MaxHandshakes: 1, HandshakeStepTimeout: time.Minute}
+		ln := listen(t, lc, "ws://127.0.0.1:0~hello")
+		_, hostport := wsSection(t, ln)
+		bad := dialSilent(t, hostport, 1)[0]
+		// ws~hello authenticates no peer, so pages of other origins are
+		// refused.
+		fmt.Fprintf(bad, "GET / HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: https://elsewhere.example\r\n\r\n", hostport)
+		bad.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(bad), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("upgrade from another origin: %s, want 403", resp.Status)
+		}
+		c, err := dialHello(t, &ms.Dialer{Config: helloCfg}, ln)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		sc, err := acceptWithin(ln, 10*time.Second)
+		if err != nil {
+			t.Fatalf("a client next to a refused conn holding the only slot: %v", err)
+		}
+		sc.Close()
+		expectClosedByPeer(t, bad, "the refused conn, shed for the client")
+	})
+
 	t.Run("plain HTTP gives its slot back", func(t *testing.T) {
 		tr := ws.New(&ws.Options{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "plain")

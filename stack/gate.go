@@ -61,6 +61,17 @@ func ServerTurn(c net.Conn) {
 	}
 }
 
+// PeerTurn tells the gate that admitted c (or a conn under c) that c
+// waits for its peer again after a ServerTurn: the server refused the
+// request (a 403 or 503 to an upgrade), and the conn, kept alive, may send
+// another. It is shed again by its progress, counted from now. It does
+// nothing for a conn no gate admitted.
+func PeerTurn(c net.Conn) {
+	if g, ok := gated[interface{ PeerTurn() }](c); ok {
+		g.PeerTurn()
+	}
+}
+
 // LeaveGate tells the gate that admitted c (or a conn under c) that c is
 // not on its way to a handshake, as a plain HTTP request on a ws port
 // served by the transport's own handler: its slot and its source's count

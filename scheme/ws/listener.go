@@ -145,12 +145,20 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			l.upgrading.Done()
 		}
 	}()
+	handedOff := false // upgraded and on its way to Accept
 
 	if ok {
 		// The client has sent its request: the upgrade, the hand-off to
 		// Accept and the start of the handshake are the server's to do,
-		// and a multiserver listener does not shed it meanwhile.
+		// and a multiserver listener does not shed it meanwhile. A
+		// refused request hands the turn back: the kept-alive conn waits
+		// for its peer again, and is shed as any other.
 		stack.ServerTurn(raw)
+		defer func() {
+			if !handedOff {
+				stack.PeerTurn(raw)
+			}
+		}()
 	}
 	var hj *hijackRecorder
 	if !ok {
@@ -184,6 +192,7 @@ func (l *Listener) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Accept has answered the request
 	}
+	handedOff = true
 	if hj != nil {
 		if raw = hj.conn; raw == nil { // not reached: Accept hijacks or fails
 			_ = wc.CloseNow()
