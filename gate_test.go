@@ -256,17 +256,39 @@ func secondLoopback(t *testing.T) *net.TCPAddr {
 func TestGateTrustForwardedFor(t *testing.T) {
 	errs := newErrLog(100)
 	tr := ws.New(&ws.Options{TrustForwardedFor: true})
+	// The forwarded source is counted when the listener takes the
+	// upgraded conn from the transport, after the 101: wait for that
+	// (Trace.Accept) before the next conn, or the order is a race.
+	accepted := make(chan net.Addr, 4)
 	lc := &ms.ListenConfig{
-		Config:             ms.Config{Transforms: helloCfg.Transforms, Transports: []stack.Transport{tr}},
+		Config: ms.Config{Transforms: helloCfg.Transforms, Transports: []stack.Transport{tr},
+			Trace: &ms.Trace{Accept: func(i ms.AcceptInfo) {
+				if i.Err == nil {
+					select {
+					case accepted <- i.Remote:
+					default: // never block the listener's accept loop
+					}
+				}
+			}}},
 		MaxHandshakesPerIP: 1,
 		OnError:            errs.add,
 	}
 	ln := listen(t, lc, "ws://127.0.0.1:0~hello")
 	_, hostport := wsSection(t, ln)
+	counted := func(who string) {
+		t.Helper()
+		select {
+		case <-accepted:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the conn forwarded for %s was not taken by the listener within 10s", who)
+		}
+	}
 	// Two conns from one TCP source (the proxy), for two clients: both
 	// upgraded, so the proxy's address was not limited to one.
 	a := upgradeAs(t, hostport, "198.51.100.7")
+	counted("198.51.100.7")
 	b := upgradeAs(t, hostport, "198.51.100.8")
+	counted("198.51.100.8")
 	// A second conn for the first client is over its limit.
 	c := upgradeAs(t, hostport, "198.51.100.7")
 	expectClosedByPeer(t, c, "a second conn forwarded for 198.51.100.7")
