@@ -44,6 +44,7 @@ func newSlot(parent context.Context, stepTO time.Duration, owner *slots) *slot {
 	s := &slot{stepTO: stepTO, owner: owner}
 	s.ctx, s.cancel = context.WithCancelCause(parent)
 	s.ctx = stack.WithHandshakeProgress(s.ctx, s.progress)
+	s.ctx = stack.WithPressure(s.ctx, owner.crowded)
 	return s
 }
 
@@ -125,6 +126,14 @@ type slots struct {
 
 func newSlots(max int) *slots {
 	return &slots{max: max, freed: make(chan struct{})}
+}
+
+// crowded reports whether at least half of the slots are held: the
+// listener is under pressure (stack.UnderPressure).
+func (q *slots) crowded() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return 2*q.n >= q.max
 }
 
 // acquire takes a slot for s, shedding the most stalled handshake if

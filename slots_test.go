@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 // TestSlotsShedOrder: when the slots are full, a new conn takes the slot
@@ -96,5 +99,31 @@ func TestSlotsShedOrder(t *testing.T) {
 				t.Errorf("%d slots held, want %d", ts.n, want)
 			}
 		})
+	}
+}
+
+// TestSlotsPressure: a handshake's ctx reports pressure
+// (stack.UnderPressure) while at least half of the slots are held.
+func TestSlotsPressure(t *testing.T) {
+	q := newSlots(4)
+	var held []*slot
+	for n := range 4 {
+		sl := newSlot(context.Background(), time.Minute, q)
+		if got, want := stack.UnderPressure(sl.ctx), 2*n >= 4; got != want {
+			t.Errorf("%d of 4 slots held: UnderPressure %v, want %v", n, got, want)
+		}
+		if !q.acquire(sl, nil) {
+			t.Fatalf("slot %d not acquired", n)
+		}
+		held = append(held, sl)
+	}
+	for _, sl := range held {
+		q.release(sl)
+		sl.end()
+	}
+	sl := newSlot(context.Background(), time.Minute, q)
+	defer sl.end()
+	if stack.UnderPressure(sl.ctx) {
+		t.Error("all slots released: UnderPressure still true")
 	}
 }

@@ -429,18 +429,30 @@ func Server(ctx context.Context, rw io.ReadWriter, s *State, authorize func(cont
 	// then; the server computes its aB in the same time. On a synchronous
 	// conn (net.Pipe) writing msg2 first would block until the client
 	// reads it, and put the server's aB after the client's. ab is computed
-	// while the client works on msg3.
-	if err := s.PrecomputeServer(); err != nil {
-		return Keys{}, err
+	// while the client works on msg3. Under pressure (a flood of clients
+	// that send a hello and stall) both wait for msg3: computed ahead,
+	// they would be wasted on every stalled client.
+	lazy := stack.UnderPressure(ctx)
+	if !lazy {
+		if err := s.PrecomputeServer(); err != nil {
+			return Keys{}, err
+		}
 	}
 	if err := writeMsg(rw, s.Hello()); err != nil {
 		return Keys{}, err
 	}
-	if err := s.ComputeAB(); err != nil {
-		return Keys{}, err
+	if !lazy {
+		if err := s.ComputeAB(); err != nil {
+			return Keys{}, err
+		}
 	}
 	if err := readMsg(rw, buf[:], "its authentication (msg3)"); err != nil {
 		return Keys{}, err
+	}
+	if lazy {
+		if err := s.ComputeAB(); err != nil {
+			return Keys{}, err
+		}
 	}
 	if err := s.VerifyClientAuth(buf[:]); err != nil {
 		return Keys{}, err

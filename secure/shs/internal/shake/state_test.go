@@ -9,12 +9,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"testing"
 
 	"filippo.io/edwards25519"
 	"golang.org/x/crypto/nacl/auth"
+
+	"github.com/go-multiserver/multiserver/stack"
 )
 
 // hexb is a hex string in the vector files; JSON null decodes to nil.
@@ -389,31 +392,64 @@ func TestFullHandshakeVector(t *testing.T) {
 		eq(t, "msg1||msg3", rw.out.Bytes(), append(append([]byte{}, fv.Msg1...), fv.Msg3...))
 		eq(t, "client outcome", keys.Outcome(), fv.ClientOutcome.bytes())
 	})
-	t.Run("server", func(t *testing.T) {
-		lt, err := NewLongTerm(ed25519.PrivateKey(fv.ServerLongtermSK))
-		if err != nil {
-			t.Fatal(err)
-		}
-		eph, _ := ecdh.X25519().NewPrivateKey(fv.ServerEphemeralSK)
-		eq(t, "server eph pk", eph.PublicKey().Bytes(), fv.ServerEphemeralPK)
+	// Under pressure the server computes ab and aB after msg3, not
+	// before: the same bytes either way.
+	for _, pressure := range []bool{false, true} {
+		t.Run(fmt.Sprintf("server/pressure=%v", pressure), func(t *testing.T) {
+			lt, err := NewLongTerm(ed25519.PrivateKey(fv.ServerLongtermSK))
+			if err != nil {
+				t.Fatal(err)
+			}
+			eph, _ := ecdh.X25519().NewPrivateKey(fv.ServerEphemeralSK)
+			eq(t, "server eph pk", eph.PublicKey().Bytes(), fv.ServerEphemeralPK)
+			s, err := NewStateWithEphemeral(&k, lt, nil, fv.ServerEphemeralSK)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eq(t, "server eph pk (fixed-base)", s.ephPub[:], fv.ServerEphemeralPK)
+			rw := &scripted{in: bytes.NewReader(append(append([]byte{}, fv.Msg1...), fv.Msg3...))}
+			var seen ed25519.PublicKey
+			ctx := stack.WithPressure(context.Background(), func() bool { return pressure })
+			keys, err := Server(ctx, rw, s, func(_ context.Context, pk ed25519.PublicKey) error {
+				seen = pk
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eq(t, "authorized key", seen, fv.ClientLongtermPK)
+			eq(t, "msg2||msg4", rw.out.Bytes(), append(append([]byte{}, fv.Msg2...), fv.Msg4...))
+			eq(t, "server outcome", keys.Outcome(), fv.ServerOutcome.bytes())
+		})
+	}
+}
+
+// TestServerDefersUnderPressure: a client that sends its hello, reads the
+// answer and stalls costs a server under pressure no scalar
+// multiplication; otherwise the server computes ab and aB while it waits.
+func TestServerDefersUnderPressure(t *testing.T) {
+	fv := loadFull(t)
+	var k [32]byte
+	copy(k[:], fv.NetworkIdentifier)
+	lt, err := NewLongTerm(ed25519.PrivateKey(fv.ServerLongtermSK))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pressure := range []bool{false, true} {
 		s, err := NewStateWithEphemeral(&k, lt, nil, fv.ServerEphemeralSK)
 		if err != nil {
 			t.Fatal(err)
 		}
-		eq(t, "server eph pk (fixed-base)", s.ephPub[:], fv.ServerEphemeralPK)
-		rw := &scripted{in: bytes.NewReader(append(append([]byte{}, fv.Msg1...), fv.Msg3...))}
-		var seen ed25519.PublicKey
-		keys, err := Server(context.Background(), rw, s, func(_ context.Context, pk ed25519.PublicKey) error {
-			seen = pk
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
+		rw := &scripted{in: bytes.NewReader(fv.Msg1)} // then EOF: the client stalled
+		ctx := stack.WithPressure(context.Background(), func() bool { return pressure })
+		if _, err := Server(ctx, rw, s, nil); err == nil {
+			t.Fatalf("pressure=%v: handshake without msg3 succeeded", pressure)
 		}
-		eq(t, "authorized key", seen, fv.ClientLongtermPK)
-		eq(t, "msg2||msg4", rw.out.Bytes(), append(append([]byte{}, fv.Msg2...), fv.Msg4...))
-		eq(t, "server outcome", keys.Outcome(), fv.ServerOutcome.bytes())
-	})
+		eq(t, "msg2", rw.out.Bytes(), fv.Msg2)
+		if computed := s.haveAB || s.ab != [32]byte{}; computed == pressure {
+			t.Errorf("pressure=%v: ab or aB computed before msg3: %v", pressure, computed)
+		}
+	}
 }
 
 func TestKeyChecks(t *testing.T) {
