@@ -28,12 +28,15 @@ const (
 	// secretbox.Open.
 	readBufSize = macSize + 8*packetSize
 
-	// smallBufSize holds one full packet. A conn takes it first; it moves
-	// to readBufSize only once a read has filled it (the peer is sending
-	// more than a packet) and back as soon as a read finds nothing more
+	// smallBufSize holds one full packet. A conn takes it first; each
+	// read that fills its buffer about doubles it (8 KiB, 16 KiB, then
+	// readBufSize), and it goes back as soon as a read finds nothing more
 	// waiting, so a peer that stops in the middle of a packet pins at
-	// most this much, whatever length its header announced.
+	// most about twice what its last read brought, whatever length its
+	// header announced.
 	smallBufSize = macSize + packetSize
+	step1BufSize = 8 << 10
+	step2BufSize = 16 << 10
 
 	// writeBatch packets are sealed into one buffer and go out with one
 	// Write on the inner conn: 32 KiB of payload per system call.
@@ -47,6 +50,8 @@ const (
 var (
 	readPool  = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 	smallPool = sync.Pool{New: func() any { b := make([]byte, smallBufSize); return &b }}
+	step1Pool = sync.Pool{New: func() any { b := make([]byte, step1BufSize); return &b }}
+	step2Pool = sync.Pool{New: func() any { b := make([]byte, step2BufSize); return &b }}
 	writePool = sync.Pool{New: func() any { b := make([]byte, writeBufSize); return &b }}
 	plainPool = sync.Pool{New: func() any { b := make([]byte, MaxPacketSize); return &b }}
 )
@@ -233,13 +238,13 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 //
 // The buffer grows with what the peer has sent and shrinks while it waits
 // (see smallBufSize): a read that filled its room is followed by one into
-// a batch-sized buffer; one that brought less than a packet and did not
+// a buffer twice as big, up to a batch; one that brought less than a packet and did not
 // fill its room moves what is left of a packet back into a small buffer;
 // a body longer than MaxPacketSize (accepted for JS compatibility) gets a
 // buffer at most twice what has arrived of it. So a conn waiting for its
 // peer holds nothing after a packet boundary, the small buffer after a
-// read of less than a packet, and the batch buffer only right after a read
-// that brought a packet or more.
+// read of less than a packet, and a bigger one only right after a read
+// that filled half of it.
 func (in *inHalf) fill(c *Conn) error {
 	need := headerSize
 	if in.haveHdr {
@@ -269,7 +274,17 @@ func (in *inHalf) fill(c *Conn) error {
 		// the buffer, up to the body.
 		size = min(2*size, macSize+need)
 	case in.filled:
-		size = max(size, readBufSize)
+		// The peer is sending more than the buffer holds: about double
+		// it, up to a batch. Steps (not a batch at once) keep what a peer
+		// that stops now pins within about twice what it last sent.
+		switch {
+		case size < step1BufSize:
+			size = step1BufSize
+		case size < step2BufSize:
+			size = step2BufSize
+		default:
+			size = max(size, readBufSize)
+		}
 	case in.lastRead < smallBufSize && macSize+max(avail, need) <= smallBufSize:
 		// The peer has slowed to less than a packet per read: wait
 		// for it with a small buffer.
@@ -283,6 +298,10 @@ func (in *inHalf) fill(c *Conn) error {
 			nb, p = smallPool.Get().(*[]byte), &smallPool
 		case readBufSize:
 			nb, p = readPool.Get().(*[]byte), &readPool
+		case step1BufSize:
+			nb, p = step1Pool.Get().(*[]byte), &step1Pool
+		case step2BufSize:
+			nb, p = step2Pool.Get().(*[]byte), &step2Pool
 		default:
 			b := make([]byte, size)
 			nb = &b

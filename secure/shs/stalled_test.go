@@ -40,6 +40,14 @@ var stalls = []stall{
 	{"header announcing 65535 + 1000 body bytes", func(k *[32]byte, n *[24]byte) []byte {
 		return append(stallHeader(k, n), make([]byte, 1000)...)
 	}},
+	// A full packet and the next header: the read that brings the
+	// first body and that header fills the one-packet buffer, so the
+	// reader waits for the second body in a bigger one.
+	{"a packet and a header", func(k *[32]byte, n *[24]byte) []byte {
+		nn := *n
+		two := append(rawPacket(k[:], &nn, make([]byte, MaxPacketSize)), rawPacket(k[:], &nn, make([]byte, MaxPacketSize))...)
+		return two[:packetSize+headerSize]
+	}},
 }
 
 // stallHeader is a valid box-stream header announcing a 65,535-byte body.
@@ -128,7 +136,13 @@ func stalledHeap(t testing.TB, transport string, n int, st stall, child bool) fl
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s.Read(make([]byte, 1))
+			// Read what arrived, then wait for more.
+			b := make([]byte, 1)
+			for {
+				if _, err := s.Read(b); err != nil {
+					return
+				}
+			}
 		}()
 	}
 	// Every reader blocked in its Read, waiting for more.
