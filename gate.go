@@ -66,10 +66,17 @@ func (l *Listener) gate(c net.Conn, release func(), where string) (*gatedConn, b
 // slot and the source's count back.
 func (g *gatedConn) Close() error {
 	err := g.Conn.Close()
+	g.giveBack(gateClosed)
+	return err
+}
+
+// giveBack moves a conn whose slot no handshake claimed to state to, and
+// gives the slot and the source's count back.
+func (g *gatedConn) giveBack(to gateState) {
 	g.mu.Lock()
 	held := g.state == gateHeld
 	if held {
-		g.state = gateClosed
+		g.state = to
 	}
 	release := g.release
 	g.mu.Unlock()
@@ -81,7 +88,6 @@ func (g *gatedConn) Close() error {
 			release()
 		}
 	}
-	return err
 }
 
 // count takes a count of the source of remote for the conn if it has
@@ -197,23 +203,7 @@ func (g *gatedConn) PeerTurn() { g.sl.resume() }
 
 // LeaveGate gives the slot and the source's count back for a conn that
 // turned out not to be a handshake (stack.LeaveGate).
-func (g *gatedConn) LeaveGate() {
-	g.mu.Lock()
-	held := g.state == gateHeld
-	if held {
-		g.state = gateLeft
-	}
-	release := g.release
-	g.mu.Unlock()
-	if held {
-		g.stop()
-		g.l.slots.release(g.sl)
-		g.sl.end()
-		if release != nil {
-			release()
-		}
-	}
-}
+func (g *gatedConn) LeaveGate() { g.giveBack(gateLeft) }
 
 // left reports whether the conn left the gate (LeaveGate): a later
 // upgrade on it is counted as a conn of its own.

@@ -45,15 +45,7 @@ func TestSoakSharedPortSilent(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() { defer c.Close(); io.Copy(c, c) }()
-			}
-		}()
+		go echoAccepted(ln)
 		soakSilent(t, ln, port, false)
 	})
 }

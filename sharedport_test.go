@@ -44,15 +44,7 @@ func sharedListener(t *testing.T, lc *ms.ListenConfig) (*ms.Listener, int, chan 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	go echoAccepted(ln)
 	return ln, port, errs
 }
 
@@ -198,15 +190,7 @@ func TestSharedPortWSS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	go echoAccepted(ln)
 	d := &ms.Dialer{Config: cliCfg}
 	for _, a := range ln.Address(ms.Device) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -249,4 +233,16 @@ func TestSharedPortNettest(t *testing.T) {
 		}
 		return c1, c2, func() { c1.Close(); c2.Close() }, nil
 	})
+}
+
+// echoAccepted echoes every conn ln accepts, each in its own goroutine,
+// until ln is closed.
+func echoAccepted(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() { defer c.Close(); io.Copy(c, c) }()
+	}
 }

@@ -70,15 +70,7 @@ func TestWSHandlerMounted(t *testing.T) {
 	if want := "ws://" + hp + "/ssb~shs:"; !strings.HasPrefix(addr, want) {
 		t.Fatalf("advertised %q, want it to start with %q", addr, want)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	go echoAccepted(ln)
 
 	var wg sync.WaitGroup
 	for range 2 {
