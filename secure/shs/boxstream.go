@@ -21,12 +21,14 @@ const (
 	macSize    = xsalsa.Overhead                       // 16
 	packetSize = headerSize + MaxPacketSize            // 4130
 
-	// readBufSize holds eight full packets, what one batched Write sends,
-	// so a reader keeping up takes a whole batch per system call. The
+	// readBufSize is 32 KiB, the largest of the runtime's small size
+	// classes: a reader keeping up takes about a batch per system call,
+	// and the buffer costs what it holds (eight packets and macSize,
+	// 33,056 bytes, would take five 8 KiB pages, 40,960 bytes). The
 	// receive buffer keeps macSize bytes free in front of the data so a
 	// body MAC can be put back in front of its ciphertext for
 	// secretbox.Open.
-	readBufSize = macSize + 8*packetSize
+	readBufSize = 32 << 10
 
 	// smallBufSize holds one full packet. A conn takes it first; each
 	// read that fills its buffer about doubles it (8 KiB, 16 KiB, then
@@ -86,17 +88,23 @@ type inHalf struct {
 	filled      bool // the last read filled the room it was given
 	plainPooled bool // plain came from plainPool
 	haveHdr     bool // hdr belongs to a body still to be received
+	streaming   bool // the batch buffer went back at a packet boundary
 }
 
 // release returns buffers that hold nothing. Between a header and its
-// body it keeps a small buffer instead: the body is on its way, and a
-// body read into the 34-byte array would cost a system call per packet.
+// body it keeps a buffer instead, since the body is on its way and a body
+// read into the 34-byte array would cost a system call per packet: the
+// one it has if its last read filled it (the peer is streaming, and
+// climbing back from a small one would cost a read per step), a small
+// one otherwise. It notes whether the buffer it gives back was the batch
+// buffer, for fill.
 func (in *inHalf) release() {
 	if in.buf != nil && in.start == in.end {
 		switch {
 		case !in.haveHdr || in.err != nil:
+			in.streaming = in.pool == &readPool
 			in.setBuf(nil, nil)
-		case in.pool != &smallPool:
+		case in.pool != &smallPool && !in.filled:
 			in.setBuf(smallPool.Get().(*[]byte), &smallPool)
 			in.start, in.end = macSize, macSize
 		}
@@ -244,7 +252,10 @@ func (in *inHalf) next(dst []byte) (k int, ok bool, err error) {
 // buffer at most twice what has arrived of it. So a conn waiting for its
 // peer holds nothing after a packet boundary, the small buffer after a
 // read of less than a packet, and a bigger one only right after a read
-// that filled half of it.
+// that filled half of it. A conn whose batch buffer went back at a packet
+// boundary takes it again when the 34-byte read that waited comes back
+// full: the peer streams on, and it could pin the batch buffer anyway by
+// stopping in the middle of a packet.
 func (in *inHalf) fill(c *Conn) error {
 	need := headerSize
 	if in.haveHdr {
@@ -256,9 +267,21 @@ func (in *inHalf) fill(c *Conn) error {
 		// buffer, then move what came into a small one.
 		m, err := c.conn.Read(in.first[:])
 		if m > 0 {
-			in.setBuf(smallPool.Get().(*[]byte), &smallPool)
+			if m == len(in.first) && in.streaming {
+				// A stream that drained the batch buffer, read by read,
+				// and goes on: take the batch buffer again rather than
+				// climb the steps, a system call each, for every batch.
+				// The peer pins no more than a stall in the middle of its
+				// last batch would have.
+				in.setBuf(readPool.Get().(*[]byte), &readPool)
+				in.filled = true
+			} else {
+				in.setBuf(smallPool.Get().(*[]byte), &smallPool)
+				in.filled = false
+			}
+			in.streaming = false
 			in.start, in.end = macSize, macSize+copy((*in.buf)[macSize:], in.first[:m])
-			in.filled, in.lastRead = false, m
+			in.lastRead = m
 			return nil
 		}
 		if err == nil {

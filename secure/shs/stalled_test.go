@@ -50,6 +50,29 @@ var stalls = []stall{
 	}},
 }
 
+// streamedStalls are stalls of a peer that first streamed: sixteen full
+// packets, so that the reader's buffer has grown to the batch size, then
+// part of the next packet. A reader whose last read brought a packet or
+// more waits for the rest with the buffer it has, so such a peer pins one
+// batch buffer (readBufSize), about what its last reads brought.
+var streamedStalls = []stall{
+	{"16 packets, then a header", func(k *[32]byte, n *[24]byte) []byte {
+		return append(streamedPackets(k, n, 16), streamedPackets(k, n, 1)[:headerSize]...)
+	}},
+	{"16 packets, then a header and 1,000 body bytes", func(k *[32]byte, n *[24]byte) []byte {
+		return append(streamedPackets(k, n, 16), streamedPackets(k, n, 1)[:headerSize+1000]...)
+	}},
+}
+
+// streamedPackets is count full packets of zeros, from nonce n on.
+func streamedPackets(k *[32]byte, n *[24]byte, count int) []byte {
+	var b []byte
+	for range count {
+		b = append(b, rawPacket(k[:], n, make([]byte, MaxPacketSize))...)
+	}
+	return b
+}
+
 // stallHeader is a valid box-stream header announcing a 65,535-byte body.
 func stallHeader(key *[32]byte, nonce *[24]byte) []byte {
 	var hdr [18]byte
@@ -277,6 +300,32 @@ func TestStalledPeerHeap(t *testing.T) {
 			t.Logf("%s, %s: %.0f B per conn, %+.0f B over idle (%.0f B)", tr, st.name, got, got-idle, idle)
 			if got-idle > 8<<10 {
 				t.Errorf("%s, %s: %.0f B per conn over an idle one, want at most 8 KiB", tr, st.name, got-idle)
+			}
+		}
+	}
+}
+
+// TestStreamedPeerHeap checks the bound for a peer that streamed before
+// it stopped (streamedStalls): one batch buffer over what a peer that
+// stops at once can pin (8 KiB, TestStalledPeerHeap), plus, over ws, the
+// WebSocket reader's 32 KiB frame buffer. (Measured at 2ecdc9d, before
+// the reader kept its buffer across a drained header: +40 KB net, +73 KB
+// ws; the same after.)
+func TestStreamedPeerHeap(t *testing.T) {
+	if testing.Short() {
+		t.Skip("opens 200 loopback connections per case; skipped with -short")
+	}
+	for _, tr := range []string{"net", "ws"} {
+		limit := float64(readBufSize + 8<<10)
+		if tr == "ws" {
+			limit += 32 << 10
+		}
+		idle := stalledHeap(t, tr, 200, stalls[0], false)
+		for _, st := range streamedStalls {
+			got := stalledHeap(t, tr, 200, st, false)
+			t.Logf("%s, %s: %.0f B per conn, %+.0f B over idle (%.0f B)", tr, st.name, got, got-idle, idle)
+			if got-idle > limit {
+				t.Errorf("%s, %s: %.0f B per conn over an idle one, want at most %.0f", tr, st.name, got-idle, limit)
 			}
 		}
 	}
