@@ -24,7 +24,7 @@ func (c *countingConn) Read(p []byte) (int, error) {
 // reader's buffer takes, and counts the reads on the receiving side.
 // A reader that climbed its buffer steps again for every batch (8 KiB,
 // 16 KiB, then the batch buffer, after a 34-byte read and a one-packet
-// one) took five reads per batch (321 in all at 1cc5c96); one that takes
+// one) took five reads per batch (321 in all at 6dea605); one that takes
 // the batch buffer again when a drained stream goes on takes three.
 func TestStreamReadsPerBatch(t *testing.T) {
 	const writes = 64
