@@ -30,8 +30,9 @@ const (
 	// fills a read buffer to its end or the frame's before it returns, so
 	// a peer that announces a long frame and stops pins the buffer of
 	// the read in progress. It is readChunk only once a smallChunk read
-	// came back full.
-	smallChunk = 8 << 10
+	// came back full. It is the largest size class under 8 KiB, so that
+	// such a peer pins less than 8 KiB with the conn's own bookkeeping.
+	smallChunk = 6912
 	readAhead  = 4         // chunks buffered ahead of Read
 	writeQueue = 128 << 10 // bytes a Write may queue before it blocks
 )

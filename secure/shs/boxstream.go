@@ -31,13 +31,16 @@ const (
 	readBufSize = 32 << 10
 
 	// smallBufSize holds one full packet. A conn takes it first; each
-	// read that fills its buffer about doubles it (8 KiB, 16 KiB, then
+	// read that fills its buffer about doubles it (6.75 KiB, 16 KiB, then
 	// readBufSize), and it goes back as soon as a read finds nothing more
 	// waiting, so a peer that stops in the middle of a packet pins at
 	// most about twice what its last read brought, whatever length its
 	// header announced.
 	smallBufSize = macSize + packetSize
-	step1BufSize = 8 << 10
+	// step1BufSize is the largest size class under 8 KiB, so that a peer
+	// that stops after a packet and a header pins less than 8 KiB with
+	// the conn's own bookkeeping (TestStalledPeerHeap).
+	step1BufSize = 6912
 	step2BufSize = 16 << 10
 
 	// writeBatch packets are sealed into one buffer and go out with one
