@@ -294,7 +294,7 @@ func TestStalledPeerHeap(t *testing.T) {
 		t.Skip("opens 200 loopback connections per case; skipped with -short")
 	}
 	for _, tr := range []string{"net", "ws"} {
-		idle := warmIdleHeap(t, tr, 200)
+		idle := warmIdleHeap(t, tr, 200, false)
 		for _, st := range stalls[1:] {
 			got := stalledHeap(t, tr, 200, st, false)
 			t.Logf("%s, %s: %.0f B per conn, %+.0f B over idle (%.0f B)", tr, st.name, got, got-idle, idle)
@@ -321,7 +321,7 @@ func TestStreamedPeerHeap(t *testing.T) {
 		if tr == "ws" {
 			limit += 32 << 10
 		}
-		idle := warmIdleHeap(t, tr, 200)
+		idle := warmIdleHeap(t, tr, 200, false)
 		for _, st := range streamedStalls {
 			got := stalledHeap(t, tr, 200, st, false)
 			t.Logf("%s, %s: %.0f B per conn, %+.0f B over idle (%.0f B)", tr, st.name, got, got-idle, idle)
@@ -338,9 +338,9 @@ func TestStreamedPeerHeap(t *testing.T) {
 // heap and reuses it, so the first n conns of a process count about 900
 // bytes each that later ones do not; measured cold, the idle baseline
 // would make every stall look that much smaller.
-func warmIdleHeap(t testing.TB, transport string, n int) float64 {
-	stalledHeap(t, transport, n, stalls[0], false)
-	return stalledHeap(t, transport, n, stalls[0], false)
+func warmIdleHeap(t testing.TB, transport string, n int, child bool) float64 {
+	stalledHeap(t, transport, n, stalls[0], child)
+	return stalledHeap(t, transport, n, stalls[0], child)
 }
 
 // TestSoakStalledPeerHeap is TestStalledPeerHeap at 2,000 and 10,000
@@ -354,8 +354,7 @@ func TestSoakStalledPeerHeap(t *testing.T) {
 	for _, n := range []int{2000, 10000} {
 		for _, tr := range []string{"net", "ws"} {
 			start := time.Now()
-			stalledHeap(t, tr, n, stalls[0], true) // warm, as warmIdleHeap
-			idle := stalledHeap(t, tr, n, stalls[0], true)
+			idle := warmIdleHeap(t, tr, n, true)
 			for _, st := range stalls[1:] {
 				got := stalledHeap(t, tr, n, st, true)
 				t.Logf("%d conns, %s, %s: %.0f B per server end, %+.0f B over idle (%.0f B); %.1f MiB in all", n, tr, st.name, got, got-idle, idle, got*float64(n)/(1<<20))
